@@ -1,0 +1,108 @@
+import type { Statement } from 'better-sqlite3';
+import type { Db } from '../db/index.js';
+import type { UsageStatus } from '../db/schema.js';
+
+/** One metered model request, as the model proxy records it. */
+export interface UsageRecord {
+  requestId: string;
+  tenantId: string;
+  userId: string | null;
+  apiKeyId: string | null;
+  model: string;
+  endpoint: string;
+  promptTokens: number;
+  completionTokens: number;
+  status: UsageStatus;
+  error?: string | null;
+  backend: string | null;
+  startedAt: number;
+  durationMs: number;
+  costMicros: number;
+  /** False when the counts are estimated (the backend did not report them). */
+  exact: boolean;
+}
+
+/** UTC day of an epoch-ms time, as YYYY-MM-DD. */
+export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+/**
+ * Writes ledger rows. Each row and its daily rollup commit in one transaction, so
+ * dashboards read rollups and never scan the ledger. Statements are prepared once:
+ * this runs on every model request.
+ */
+export class UsageLedger {
+  private readonly insertRow: Statement;
+  private readonly upsertDay: Statement;
+  private readonly writeBoth: (r: UsageRecord) => void;
+
+  constructor(db: Db) {
+    this.insertRow = db.sqlite.prepare(
+      `INSERT INTO usage_ledger (request_id, tenant_id, user_id, api_key_id, model, endpoint,
+         prompt_tokens, completion_tokens, status, error, backend, started_at, duration_ms, cost_micros, exact)
+       VALUES (@requestId, @tenantId, @userId, @apiKeyId, @model, @endpoint, @promptTokens,
+         @completionTokens, @status, @error, @backend, @startedAt, @durationMs, @costMicros, @exact)`,
+    );
+    this.upsertDay = db.sqlite.prepare(
+      `INSERT INTO usage_daily (tenant_id, day, user_id, model, requests, prompt_tokens, completion_tokens, cost_micros)
+       VALUES (@tenantId, @day, @userKey, @model, 1, @promptTokens, @completionTokens, @costMicros)
+       ON CONFLICT (tenant_id, day, user_id, model) DO UPDATE SET
+         requests = requests + 1,
+         prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+         completion_tokens = completion_tokens + excluded.completion_tokens,
+         cost_micros = cost_micros + excluded.cost_micros`,
+    );
+    this.writeBoth = db.sqlite.transaction((r: UsageRecord) => {
+      this.insertRow.run({ ...r, error: r.error ?? null, exact: r.exact ? 1 : 0 });
+      this.upsertDay.run({ ...r, day: utcDay(r.startedAt), userKey: r.userId ?? '' });
+    });
+  }
+
+  /** Records one request: the ledger row and the rollup, atomically. */
+  record(r: UsageRecord): void {
+    this.writeBoth(r);
+  }
+}
+
+/** Usage of one tenant over a range of UTC days: totals and one row per model. */
+export interface UsageReport {
+  tenantId: string;
+  from: string;
+  to: string;
+  totals: UsageTotals;
+  byModel: (UsageTotals & { model: string })[];
+}
+
+/** Summed counters. */
+export interface UsageTotals {
+  requests: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost_micros: number;
+}
+
+/** Reads a tenant's usage between two UTC days (inclusive) from the daily rollups. */
+export async function usageReport(db: Db, tenantId: string, from: string, to: string): Promise<UsageReport> {
+  const byModel = await db.kysely
+    .selectFrom('usage_daily')
+    .select((eb) => [
+      'model',
+      eb.fn.sum<number>('requests').as('requests'),
+      eb.fn.sum<number>('prompt_tokens').as('prompt_tokens'),
+      eb.fn.sum<number>('completion_tokens').as('completion_tokens'),
+      eb.fn.sum<number>('cost_micros').as('cost_micros'),
+    ])
+    .where('tenant_id', '=', tenantId)
+    .where('day', '>=', from)
+    .where('day', '<=', to)
+    .groupBy('model')
+    .orderBy('model')
+    .execute();
+  const totals: UsageTotals = { requests: 0, prompt_tokens: 0, completion_tokens: 0, cost_micros: 0 };
+  for (const row of byModel) {
+    totals.requests += row.requests;
+    totals.prompt_tokens += row.prompt_tokens;
+    totals.completion_tokens += row.completion_tokens;
+    totals.cost_micros += row.cost_micros;
+  }
+  return { tenantId, from, to, totals, byModel };
+}
