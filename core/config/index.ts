@@ -30,20 +30,22 @@ export class ConfigError extends Error {
  * in production their absence is an error.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`));
-  }
-  const e = parsed.data;
-  const problems: string[] = [];
-  const production = e.NODE_ENV === 'production';
-  if (production && !e.ANVIL_MASTER_KEY) problems.push('ANVIL_MASTER_KEY: required when NODE_ENV=production');
-  if (production && !e.ANVIL_INTERNAL_TOKEN) problems.push('ANVIL_INTERNAL_TOKEN: required when NODE_ENV=production');
-  const s3 = [e.S3_ENDPOINT, e.S3_ACCESS_KEY, e.S3_SECRET_KEY, e.S3_BUCKET];
+  // An empty variable means "not set", as `.env` files and compose pass them, so defaults apply.
+  const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
+  const parsed = envSchema.safeParse(set);
+  // Every problem is reported at once, the cross-variable ones included.
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`);
+  const production = set.NODE_ENV === 'production';
+  if (production && !set.ANVIL_MASTER_KEY) problems.push('ANVIL_MASTER_KEY: required when NODE_ENV=production');
+  if (production && !set.ANVIL_INTERNAL_TOKEN) problems.push('ANVIL_INTERNAL_TOKEN: required when NODE_ENV=production');
+  const s3 = [set.S3_ENDPOINT, set.S3_ACCESS_KEY, set.S3_SECRET_KEY, set.S3_BUCKET];
   if (s3.some(Boolean) && !s3.every(Boolean)) {
     problems.push('S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY, S3_BUCKET: set all four or none');
   }
-  if (problems.length) throw new ConfigError(problems);
+  if (!parsed.success || problems.length) throw new ConfigError(problems);
+  const e = parsed.data;
 
   const dataDir = path.resolve(e.ANVIL_DATA_DIR);
   mkdirSync(dataDir, { recursive: true });

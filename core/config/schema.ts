@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
-/** Parses a TCP port number from an environment string. */
-const port = z.coerce.number().int().min(1).max(65_535);
+/** Parses a TCP port number from an environment string (0: any free port, for tests). */
+const port = z.coerce.number().int().min(0).max(65_535);
 
 /** An absolute http(s) URL without a trailing slash. */
 const httpUrl = z

@@ -1,7 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+} from 'kysely';
 import type { Database } from './schema.js';
 
 export type { Database } from './schema.js';
@@ -19,6 +27,30 @@ export interface Db {
 /** The SQLite file inside a data directory. */
 export function databasePath(dataDir: string): string {
   return path.join(dataDir, 'anvil.sqlite');
+}
+
+/**
+ * Kysely's SQLite driver begins transactions DEFERRED: one that reads and then writes fails
+ * at once with SQLITE_BUSY ("database is locked") when another service committed in between,
+ * and the busy timeout does not help. BEGIN IMMEDIATE takes the write lock up front, so
+ * concurrent writers wait their turn instead (as `migrate` does).
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+/** The SQLite dialect with `ImmediateSqliteDriver`. */
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
 }
 
 /**

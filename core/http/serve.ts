@@ -1,0 +1,79 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import type { Db } from '../db/index.js';
+import type { Logger } from '../logger.js';
+
+/** A running service that can be stopped cleanly. */
+export interface Service {
+  name: string;
+  close(): Promise<void>;
+}
+
+/** An HTTP service while it listens. */
+export interface Listening extends Service {
+  /** The port it listens on (the configured one, or the one the OS chose for port 0). */
+  port: number;
+}
+
+/**
+ * Serves a fetch handler on all interfaces (containers reach each other by service name)
+ * and resolves once it listens; rejects when it cannot (e.g. the port is taken).
+ */
+export async function listen(name: string, fetch: (req: Request) => Response | Promise<Response>, port: number): Promise<Listening> {
+  const server = createAdaptorServer({ fetch }) as Server;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '0.0.0.0', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    name,
+    port: (server.address() as AddressInfo).port,
+    close: () => {
+      closing ??= closeServer(server);
+      return closing;
+    },
+  };
+}
+
+/** Stops accepting connections and waits (at most `graceMs`) for open ones to finish. */
+export function closeServer(server: Server, graceMs = 5_000): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.closeAllConnections();
+      resolve();
+    }, graceMs);
+    timer.unref();
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+/**
+ * On SIGTERM or SIGINT: closes the services (servers, bots), then the database, then
+ * exits. A second signal exits at once.
+ */
+export function onShutdown(logger: Logger, services: Service[], db: Db): void {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const results = await Promise.allSettled(services.map((s) => s.close()));
+    results.forEach((r, i) => {
+      if (r.status === 'rejected') logger.error({ err: r.reason, service: services[i]?.name }, 'close failed');
+    });
+    await db.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}

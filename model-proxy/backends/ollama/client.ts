@@ -1,0 +1,54 @@
+import { UpstreamRefusedError, UpstreamUnavailableError } from '../../../core/errors.js';
+
+/** One Ollama server the proxy forwards to. */
+export class OllamaBackend {
+  /** A short name for logs and the ledger's `backend` column (host:port). */
+  readonly name: string;
+
+  constructor(readonly url: string) {
+    this.name = new URL(url).host;
+  }
+
+  /**
+   * POSTs JSON to the backend and returns the response once its headers arrive.
+   * Network failures become UpstreamUnavailableError; a 4xx becomes UpstreamRefusedError
+   * carrying Ollama's own message; a 5xx is "unavailable".
+   */
+  async post(path: string, body: unknown, signal: AbortSignal): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal,
+      });
+    } catch (err) {
+      if (signal.aborted) throw err;
+      throw new UpstreamUnavailableError('Ollama', `${this.name} is unreachable (${causeOf(err)})`, { cause: err });
+    }
+    if (res.ok) return res;
+    const message = await errorMessage(res);
+    if (res.status >= 400 && res.status < 500) throw new UpstreamRefusedError('Ollama', res.status, message);
+    throw new UpstreamUnavailableError('Ollama', `${this.name} answered ${res.status}: ${message}`);
+  }
+}
+
+/** Reads Ollama's `{"error": "…"}` body, falling back to the status text. */
+async function errorMessage(res: Response): Promise<string> {
+  const text = await res.text().catch(() => '');
+  try {
+    const parsed = JSON.parse(text) as { error?: unknown };
+    if (typeof parsed.error === 'string') return parsed.error;
+  } catch {
+    // not JSON: use the text itself
+  }
+  return text.slice(0, 200) || res.statusText;
+}
+
+/** The innermost cause of a fetch failure (ECONNREFUSED, …), for a readable message. */
+function causeOf(err: unknown): string {
+  let e = err as { cause?: unknown; code?: string; message?: string };
+  while (e?.cause) e = e.cause as typeof e;
+  return e?.code ?? e?.message ?? 'network error';
+}

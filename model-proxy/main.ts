@@ -1,0 +1,24 @@
+import { pathToFileURL } from 'node:url';
+import { type Config, loadConfigOrExit } from '../core/config/index.js';
+import { type Db, databasePath, openDb } from '../core/db/index.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import { prepareDatabase } from '../core/startup.js';
+import { type Listening, listen, onShutdown } from '../core/http/serve.js';
+import { createModelProxy } from './server.js';
+
+/** Starts the model proxy on MODEL_PROXY_PORT; resolves once it listens. */
+export async function startModelProxy(config: Config, logger: Logger, db: Db): Promise<Listening> {
+  const app = createModelProxy({ db, config, logger });
+  const service = await listen('model-proxy', app.fetch, config.MODEL_PROXY_PORT);
+  logger.info({ port: service.port, backends: config.OLLAMA_URLS }, 'model proxy listening');
+  return service;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const config = loadConfigOrExit();
+  const logger = createLogger('model-proxy', config.LOG_LEVEL);
+  const db = openDb(databasePath(config.dataDir));
+  prepareDatabase(db, config, logger);
+  const service = await startModelProxy(config, logger, db);
+  onShutdown(logger, [service], db);
+}
