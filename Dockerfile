@@ -18,8 +18,11 @@ RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 
 COPY . .
 # tsc -> dist/ (the build script also copies core/db/migrations/*.sql into dist/).
+# The last line fails the build if better-sqlite3's native binding is missing (npm skips
+# dependency install scripts that package.json's allowScripts does not allow).
 RUN npm run build \
- && npm prune --omit=dev --no-audit --no-fund
+ && npm prune --omit=dev --no-audit --no-fund \
+ && node -e "new (require('better-sqlite3'))(':memory:').close()"
 
 # ---- runtime: only dist/, production node_modules and package.json ----
 FROM node:24-bookworm-slim AS runtime

@@ -40,9 +40,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = set.NODE_ENV === 'production';
   if (production && !set.ANVIL_MASTER_KEY) problems.push('ANVIL_MASTER_KEY: required when NODE_ENV=production');
   if (production && !set.ANVIL_INTERNAL_TOKEN) problems.push('ANVIL_INTERNAL_TOKEN: required when NODE_ENV=production');
-  const s3 = [set.S3_ENDPOINT, set.S3_ACCESS_KEY, set.S3_SECRET_KEY, set.S3_BUCKET];
+  const s3 = [set.S3_ENDPOINT, set.S3_ACCESS_KEY, set.S3_SECRET_KEY];
   if (s3.some(Boolean) && !s3.every(Boolean)) {
-    problems.push('S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY, S3_BUCKET: set all four or none');
+    problems.push('S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY: set all three or none');
   }
   if (!parsed.success || problems.length) throw new ConfigError(problems);
   const e = parsed.data;

@@ -68,7 +68,10 @@ export const envSchema = z.object({
   S3_ENDPOINT: optional(httpUrl),
   S3_ACCESS_KEY: optional(z.string()),
   S3_SECRET_KEY: optional(z.string()),
-  S3_BUCKET: optional(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name')),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name')
+    .default('anvil'),
   S3_REGION: z.string().min(1).default('us-east-1'),
   EMBED_MODEL: z.string().min(1).default('nomic-embed-text'),
   CHAT_MODEL: z.string().min(1).default('llama3.1:8b'),
