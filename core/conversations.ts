@@ -63,7 +63,13 @@ export async function endConversation(db: Db, tenantId: string, userId: string, 
 export async function appendMessage(
   db: Db,
   tenantId: string,
-  msg: { conversationId: string; userId: string | null; role: ChatTurn['role']; content: string; requestId?: string | null },
+  msg: {
+    conversationId: string;
+    userId: string | null;
+    role: ChatTurn['role'];
+    content: string;
+    requestId?: string | null;
+  },
 ): Promise<void> {
   await db.kysely
     .insertInto('messages')
@@ -84,7 +90,12 @@ export async function appendMessage(
  * The most recent turns of a conversation that fit a token budget (estimated at four
  * characters a token), oldest first.
  */
-export async function recentHistory(db: Db, tenantId: string, conversationId: string, tokenBudget: number): Promise<ChatTurn[]> {
+export async function recentHistory(
+  db: Db,
+  tenantId: string,
+  conversationId: string,
+  tokenBudget: number,
+): Promise<ChatTurn[]> {
   const rows = await db.kysely
     .selectFrom('messages')
     .select(['role', 'content'])

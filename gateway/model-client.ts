@@ -32,7 +32,12 @@ export class ModelClient {
   ) {}
 
   /** Asks the model for one answer on behalf of a tenant user. */
-  async chat(who: { tenantId: string; userId: string }, model: string, messages: ChatTurn[], signal?: AbortSignal): Promise<ModelAnswer> {
+  async chat(
+    who: { tenantId: string; userId: string },
+    model: string,
+    messages: ChatTurn[],
+    signal?: AbortSignal,
+  ): Promise<ModelAnswer> {
     const client = new Ollama({
       host: this.proxyUrl,
       headers: {

@@ -1,7 +1,7 @@
+import { equalSecrets } from '../core/crypto/tokens.js';
 import type { Db } from '../core/db/index.js';
 import type { Plan, Tenant } from '../core/db/schema.js';
 import { ForbiddenError, UnauthorizedError } from '../core/errors.js';
-import { equalSecrets } from '../core/crypto/tokens.js';
 import { verifyApiKey } from '../core/tenancy/api-keys.js';
 import { type EffectiveLimits, effectiveLimits, modelAllowed } from '../core/tenancy/plans.js';
 
@@ -42,7 +42,8 @@ export function resolveCaller(db: Db, internalToken: string, h: CallerHeaders): 
     apiKeyId = key.id;
     keyModels = key.allowed_models ? (JSON.parse(key.allowed_models) as string[]) : null;
   } else if (equalSecrets(bearer, internalToken)) {
-    if (!h.tenant) throw new UnauthorizedError('internal calls must name the tenant in X-Anvil-Tenant', 'missing_tenant');
+    if (!h.tenant)
+      throw new UnauthorizedError('internal calls must name the tenant in X-Anvil-Tenant', 'missing_tenant');
     tenantId = h.tenant;
     userId = h.user || null;
   } else {
@@ -67,7 +68,10 @@ export function resolveCaller(db: Db, internalToken: string, h: CallerHeaders): 
 /** Refuses a model the caller's plan (or key) does not allow. */
 export function assertModelAllowed(caller: Caller, model: string): void {
   if (!modelAllowed(caller.limits.allowedModels, model)) {
-    throw new ForbiddenError(`model "${model}" is not included in the ${caller.limits.planId} plan`, 'model_not_allowed');
+    throw new ForbiddenError(
+      `model "${model}" is not included in the ${caller.limits.planId} plan`,
+      'model_not_allowed',
+    );
   }
   if (caller.keyModels && !modelAllowed(caller.keyModels, model)) {
     throw new ForbiddenError(`this API key may not use model "${model}"`, 'model_not_allowed');

@@ -1,9 +1,9 @@
 import { pathToFileURL } from 'node:url';
 import { type Config, loadConfigOrExit } from '../core/config/index.js';
 import { type Db, databasePath, openDb } from '../core/db/index.js';
+import { type Listening, listen, onShutdown } from '../core/http/serve.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { prepareDatabase } from '../core/startup.js';
-import { type Listening, listen, onShutdown } from '../core/http/serve.js';
 import { createModelProxy } from './server.js';
 
 /** Starts the model proxy on MODEL_PROXY_PORT; resolves once it listens. */

@@ -53,7 +53,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const json = argv.includes('--json');
   const cmd = COMMANDS.find((c) => c.name.split(' ').every((word, i) => argv[i] === word));
   if (!cmd) {
-    const wanted = argv.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ');
+    const wanted = argv
+      .filter((a) => !a.startsWith('-'))
+      .slice(0, 2)
+      .join(' ');
     if (!wanted || argv.includes('--help') || argv.includes('-h')) {
       io.stdout(helpText());
       return wanted ? 0 : 2;
@@ -107,7 +110,11 @@ function fail(io: CliIo, json: boolean, err: unknown, usage: string): number {
     return 78;
   }
   if (!isExplained(err)) {
-    io.stderr(json ? JSON.stringify({ error: { code: 'internal', message: String(err) } }) : `error: ${(err as Error).stack ?? err}`);
+    io.stderr(
+      json
+        ? JSON.stringify({ error: { code: 'internal', message: String(err) } })
+        : `error: ${(err as Error).stack ?? err}`,
+    );
     return 1;
   }
   if (json) io.stderr(JSON.stringify({ error: { code: err.code, message: err.message } }));

@@ -43,11 +43,7 @@ export function roleAtLeast(role: OperatorRole, needed: OperatorRole): boolean {
  * lower-cased, the password checked against the policy and hashed with Argon2id; the row and
  * its audit entry commit together. A taken e-mail (in any letter case) is a ConflictError.
  */
-export async function createOperator(
-  db: Db,
-  input: NewOperator,
-  opts: { actor?: string } = {},
-): Promise<OperatorView> {
+export async function createOperator(db: Db, input: NewOperator, opts: { actor?: string } = {}): Promise<OperatorView> {
   const parsed = newOperatorSchema.safeParse(input);
   if (!parsed.success) throw new ValidationError(parsed.error.issues.map((i) => i.message).join('; '));
   const { email, password, role } = parsed.data;
@@ -108,7 +104,8 @@ export async function authenticateOperator(db: Db, email: string, password: stri
   }
   if (passwordNeedsRehash(row.password_hash)) {
     const password_hash = await hashPassword(password).catch(() => undefined);
-    if (password_hash) await db.kysely.updateTable('operators').set({ password_hash }).where('id', '=', row.id).execute();
+    if (password_hash)
+      await db.kysely.updateTable('operators').set({ password_hash }).where('id', '=', row.id).execute();
   }
   return operatorView(row);
 }

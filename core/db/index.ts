@@ -64,7 +64,7 @@ export function openDb(file: string): Db {
   sqlite.pragma('synchronous = NORMAL'); // durable across process crashes in WAL mode
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const kysely = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
   let closed = false;
   return {
     kysely,
@@ -72,7 +72,8 @@ export function openDb(file: string): Db {
     async close() {
       if (closed) return;
       closed = true;
-      await kysely.destroy(); // closes the better-sqlite3 connection too
+      await kysely.destroy(); // closes the better-sqlite3 connection, but only if Kysely was ever used
+      if (sqlite.open) sqlite.close();
     },
   };
 }

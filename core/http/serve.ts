@@ -20,7 +20,11 @@ export interface Listening extends Service {
  * Serves a fetch handler on all interfaces (containers reach each other by service name)
  * and resolves once it listens; rejects when it cannot (e.g. the port is taken).
  */
-export async function listen(name: string, fetch: (req: Request) => Response | Promise<Response>, port: number): Promise<Listening> {
+export async function listen(
+  name: string,
+  fetch: (req: Request) => Response | Promise<Response>,
+  port: number,
+): Promise<Listening> {
   const server = createAdaptorServer({ fetch }) as Server;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

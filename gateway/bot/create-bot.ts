@@ -1,6 +1,6 @@
 import { autoRetry } from '@grammyjs/auto-retry';
 import { sequentialize } from '@grammyjs/runner';
-import { Bot, BotError, GrammyError, HttpError } from 'grammy';
+import { Bot, type BotError, GrammyError, HttpError } from 'grammy';
 import { chat } from '../features/chat.js';
 import { help } from '../features/help.js';
 import { resolveMember } from '../features/member.js';
@@ -35,6 +35,11 @@ async function replyOnError(err: BotError<BotContext>): Promise<void> {
 /** Last resort for errors outside a feature's boundary; says where the failure happened. */
 function logBotError(err: BotError<BotContext>, deps: GatewayDeps): void {
   const e = err.error;
-  const where = e instanceof GrammyError ? 'telegram refused a call' : e instanceof HttpError ? 'telegram unreachable' : 'middleware threw';
+  const where =
+    e instanceof GrammyError
+      ? 'telegram refused a call'
+      : e instanceof HttpError
+        ? 'telegram unreachable'
+        : 'middleware threw';
   deps.logger.error({ err: e, updateId: err.ctx.update.update_id }, `bot error: ${where}`);
 }

@@ -1,7 +1,6 @@
 /** Sentences the bot says to people: short, plain, never a stack trace. */
 export const replies = {
-  onboarding:
-    'Hi! This assistant is available to invited teams only. Ask your company admin for an invite link.',
+  onboarding: 'Hi! This assistant is available to invited teams only. Ask your company admin for an invite link.',
   welcome: (tenant: string, name: string) =>
     `Welcome, ${name}! You are now connected to ${tenant}'s assistant. Just write your question.`,
   welcomeBack: (tenant: string) => `You are connected to ${tenant}'s assistant. Just write your question.`,

@@ -48,7 +48,12 @@ export function chat(): Composer<BotContext> {
     const place = { chatId: ctx.chat.id, threadId: ctx.message.message_thread_id ?? null };
     const conversationId = await openConversation(deps.db, tenant.id, user.id, place);
     const history = await recentHistory(deps.db, tenant.id, conversationId, HISTORY_TOKEN_BUDGET);
-    await appendMessage(deps.db, tenant.id, { conversationId, userId: user.id, role: 'user', content: ctx.message.text });
+    await appendMessage(deps.db, tenant.id, {
+      conversationId,
+      userId: user.id,
+      role: 'user',
+      content: ctx.message.text,
+    });
 
     let answer: string;
     try {
@@ -62,7 +67,9 @@ export function chat(): Composer<BotContext> {
       if (!(err instanceof ModelCallError)) throw err;
       const f = err.failure;
       log.warn({ failure: f }, 'model call failed');
-      await ctx.reply(f.kind === 'limit' ? replies.limit(f.message) : f.kind === 'unavailable' ? replies.busy : replies.internal);
+      await ctx.reply(
+        f.kind === 'limit' ? replies.limit(f.message) : f.kind === 'unavailable' ? replies.busy : replies.internal,
+      );
       return;
     }
     await appendMessage(deps.db, tenant.id, { conversationId, userId: null, role: 'assistant', content: answer });

@@ -78,7 +78,8 @@ export class NdjsonMeter {
     }
     if (chunk.error) this.error = chunk.error;
     else if (chunk.done) this.final = chunk;
-    else if (chunk.message?.content || chunk.message?.thinking || chunk.message?.tool_calls || chunk.response) this.chunks++;
+    else if (chunk.message?.content || chunk.message?.thinking || chunk.message?.tool_calls || chunk.response)
+      this.chunks++;
   }
 }
 

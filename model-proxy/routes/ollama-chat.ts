@@ -98,7 +98,14 @@ export function ollamaChatRoute(deps: ChatRouteDeps): Hono<ProxyEnv> {
       c.req.raw.signal.removeEventListener('abort', clientGone);
       const r = meter.result();
       const final = r.error ? 'error' : status === 'ok' && !r.done ? 'error' : status;
-      recordUsage(deps.ledger, log, req, final, r, r.error ?? error ?? (final === 'error' ? 'stream ended before the final chunk' : null));
+      recordUsage(
+        deps.ledger,
+        log,
+        req,
+        final,
+        r,
+        r.error ?? error ?? (final === 'error' ? 'stream ended before the final chunk' : null),
+      );
     };
     const stream = new ReadableStream<Uint8Array>({
       async pull(controller) {

@@ -15,7 +15,11 @@ export const adminCreate: CliCommand = {
   async run(ctx, v) {
     const generated = v['password-stdin'] ? undefined : randomToken(15);
     const password = generated ?? (await ctx.readStdin()).replace(/\r?\n$/, '');
-    const operator = await createOperator(ctx.db(), { email: required(v, 'email'), password, role: (optionalString(v, 'role') ?? 'owner') as NewOperator['role'] }, { actor: 'cli' });
+    const operator = await createOperator(
+      ctx.db(),
+      { email: required(v, 'email'), password, role: (optionalString(v, 'role') ?? 'owner') as NewOperator['role'] },
+      { actor: 'cli' },
+    );
     if (ctx.json) return { operator, ...(generated ? { password: generated } : {}) };
     ctx.out(`Created ${operator.role} ${operator.email}.`);
     if (generated) ctx.out(`Password (shown once): ${generated}`);
@@ -33,8 +37,17 @@ export const inviteCreate: CliCommand = {
     const tenant = await getTenantBySlug(db, required(v, 'tenant'));
     const role = optionalString(v, 'role') ?? 'member';
     if (role !== 'member' && role !== 'admin') throw new UsageError('--role is member or admin');
-    const invite = await createInvite(db, tenant.id, { role, ttlMs: parseDuration(optionalString(v, 'ttl') ?? '72h') }, { actor: 'cli' });
-    const own = await db.kysely.selectFrom('tenant_bots').select('username').where('tenant_id', '=', tenant.id).executeTakeFirst();
+    const invite = await createInvite(
+      db,
+      tenant.id,
+      { role, ttlMs: parseDuration(optionalString(v, 'ttl') ?? '72h') },
+      { actor: 'cli' },
+    );
+    const own = await db.kysely
+      .selectFrom('tenant_bots')
+      .select('username')
+      .where('tenant_id', '=', tenant.id)
+      .executeTakeFirst();
     const bot = own?.username ?? (await platformBotUsername(ctx.config()));
     const link = bot ? `https://t.me/${bot}?start=${invite.code}` : null;
     if (ctx.json) return { code: invite.code, role, expires_at: iso(invite.expiresAt), link, tenant: tenant.slug };
@@ -48,7 +61,12 @@ export const apikeyCreate: CliCommand = {
   name: 'apikey create',
   usage: 'apikey create --tenant SLUG --name N [--expires 30d] [--models m1,m2]',
   summary: 'a tenant API key for the model proxy (shown once)',
-  options: { tenant: { type: 'string' }, name: { type: 'string' }, expires: { type: 'string' }, models: { type: 'string' } },
+  options: {
+    tenant: { type: 'string' },
+    name: { type: 'string' },
+    expires: { type: 'string' },
+    models: { type: 'string' },
+  },
   async run(ctx, v) {
     const db = ctx.db();
     const tenant = await getTenantBySlug(db, required(v, 'tenant'));
@@ -60,7 +78,12 @@ export const apikeyCreate: CliCommand = {
       {
         name: required(v, 'name'),
         expiresAt: expires ? Date.now() + parseDuration(expires) : null,
-        allowedModels: models ? models.split(',').map((m) => m.trim()).filter(Boolean) : null,
+        allowedModels: models
+          ? models
+              .split(',')
+              .map((m) => m.trim())
+              .filter(Boolean)
+          : null,
       },
       { actor: 'cli' },
     );
@@ -82,7 +105,12 @@ export const apikeyList: CliCommand = {
     const keys = await listApiKeys(db, tenant.id);
     if (ctx.json) return keys;
     if (!keys.length) return ctx.out(`${tenant.name} has no API keys.`);
-    ctx.out(table(['ID', 'NAME', 'CREATED', 'EXPIRES', 'REVOKED', 'LAST USED'], keys.map((k) => [k.id, k.name, iso(k.created_at), iso(k.expires_at), iso(k.revoked_at), iso(k.last_used_at)])));
+    ctx.out(
+      table(
+        ['ID', 'NAME', 'CREATED', 'EXPIRES', 'REVOKED', 'LAST USED'],
+        keys.map((k) => [k.id, k.name, iso(k.created_at), iso(k.expires_at), iso(k.revoked_at), iso(k.last_used_at)]),
+      ),
+    );
   },
 };
 

@@ -29,7 +29,15 @@ export const planList: CliCommand = {
     ctx.out(
       table(
         ['PLAN', 'USERS', 'MESSAGES/DAY', 'TOKENS/MONTH', 'WEIGHT', 'MODELS', 'FEATURES'],
-        plans.map((p) => [p.id, num(p.max_users), num(p.messages_per_day), num(p.monthly_token_budget), p.weight, p.allowed_models.join(','), p.features.join(',')]),
+        plans.map((p) => [
+          p.id,
+          num(p.max_users),
+          num(p.messages_per_day),
+          num(p.monthly_token_budget),
+          p.weight,
+          p.allowed_models.join(','),
+          p.features.join(','),
+        ]),
       ),
     );
   },
@@ -46,17 +54,28 @@ export const usageCommand: CliCommand = {
   async run(ctx, v) {
     const from = optionalString(v, 'from') ?? monthStart();
     const to = optionalString(v, 'to') ?? new Date().toISOString().slice(0, 10);
-    for (const [flag, day] of [['from', from], ['to', to]] as const) {
-      if (!DAY.test(day) || Number.isNaN(Date.parse(day))) throw new UsageError(`--${flag} must be a date like 2026-11-01`);
+    for (const [flag, day] of [
+      ['from', from],
+      ['to', to],
+    ] as const) {
+      if (!DAY.test(day) || Number.isNaN(Date.parse(day)))
+        throw new UsageError(`--${flag} must be a date like 2026-11-01`);
     }
     if (from > to) throw new UsageError('--from is after --to');
     const db = ctx.db();
     const tenant = await getTenantBySlug(db, required(v, 'tenant'));
     const report = await usageReport(db, tenant.id, from, to);
     if (ctx.json) return { tenant: tenant.slug, ...report };
-    ctx.out(`${tenant.name}, ${from} to ${to}: ${num(report.totals.requests)} requests, ${num(report.totals.prompt_tokens)} prompt + ${num(report.totals.completion_tokens)} completion tokens`);
+    ctx.out(
+      `${tenant.name}, ${from} to ${to}: ${num(report.totals.requests)} requests, ${num(report.totals.prompt_tokens)} prompt + ${num(report.totals.completion_tokens)} completion tokens`,
+    );
     if (report.byModel.length) {
-      ctx.out(table(['MODEL', 'REQUESTS', 'PROMPT', 'COMPLETION'], report.byModel.map((m) => [m.model, num(m.requests), num(m.prompt_tokens), num(m.completion_tokens)])));
+      ctx.out(
+        table(
+          ['MODEL', 'REQUESTS', 'PROMPT', 'COMPLETION'],
+          report.byModel.map((m) => [m.model, num(m.requests), num(m.prompt_tokens), num(m.completion_tokens)]),
+        ),
+      );
     }
   },
 };

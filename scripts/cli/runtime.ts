@@ -1,8 +1,8 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { Config } from '../../core/config/index.js';
+import type { Sealer } from '../../core/crypto/seal.js';
 import type { Db } from '../../core/db/index.js';
 import { AnvilError, ValidationError } from '../../core/errors.js';
-import type { Sealer } from '../../core/crypto/seal.js';
 
 /** What every CLI command receives. */
 export interface CliContext {
@@ -78,7 +78,14 @@ export function optionalString(values: Record<string, string | boolean | undefin
 export function table(headers: string[], rows: (string | number | null)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map((c) => (c === null ? '-' : String(c))))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  return cells.map((r) => r.map((c, i) => (c ?? '').padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return cells
+    .map((r) =>
+      r
+        .map((c, i) => (c ?? '').padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** Formats a whole number with thousands separators. */

@@ -6,14 +6,22 @@ import type { VerifiedBot } from '../../core/tenancy/tenants.js';
 /** Checks a bot token with Telegram's getMe, so a typo is caught before it is stored. */
 export async function verifyBotToken(config: Config, token: string): Promise<VerifiedBot> {
   if (!/^\d+:[\w-]{20,}$/.test(token)) {
-    throw new ValidationError('--telegram-token must look like 123456789:AA… (the token @BotFather gave you)', 'invalid_bot_token');
+    throw new ValidationError(
+      '--telegram-token must look like 123456789:AA… (the token @BotFather gave you)',
+      'invalid_bot_token',
+    );
   }
   try {
     const me = await new Api(token, { apiRoot: config.TELEGRAM_API_ROOT }).getMe();
     return { token, telegramBotId: me.id, username: me.username };
   } catch (err) {
-    if (err instanceof GrammyError) throw new ValidationError(`Telegram rejected the bot token: ${err.description}`, 'invalid_bot_token');
-    if (err instanceof HttpError) throw new ValidationError(`could not reach Telegram at ${config.TELEGRAM_API_ROOT} to check the token`, 'telegram_unreachable');
+    if (err instanceof GrammyError)
+      throw new ValidationError(`Telegram rejected the bot token: ${err.description}`, 'invalid_bot_token');
+    if (err instanceof HttpError)
+      throw new ValidationError(
+        `could not reach Telegram at ${config.TELEGRAM_API_ROOT} to check the token`,
+        'telegram_unreachable',
+      );
     throw err;
   }
 }

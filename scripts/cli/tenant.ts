@@ -17,7 +17,12 @@ export const tenantCreate: CliCommand = {
   name: 'tenant create',
   usage: 'tenant create --name N --slug S [--plan P] [--telegram-token T]',
   summary: 'onboard a tenant (optionally with its own white-label bot)',
-  options: { name: { type: 'string' }, slug: { type: 'string' }, plan: { type: 'string' }, 'telegram-token': { type: 'string' } },
+  options: {
+    name: { type: 'string' },
+    slug: { type: 'string' },
+    plan: { type: 'string' },
+    'telegram-token': { type: 'string' },
+  },
   async run(ctx, v) {
     const token = optionalString(v, 'telegram-token');
     const bot = token ? await verifyBotToken(ctx.config(), token) : undefined;
@@ -43,8 +48,14 @@ export const tenantList: CliCommand = {
   async run(ctx) {
     const rows = await listTenantsAcrossAll(ctx.db());
     if (ctx.json) return rows;
-    if (!rows.length) return ctx.out('No tenants yet. Create one with: npm run -s anvil -- tenant create --name N --slug S');
-    ctx.out(table(['SLUG', 'NAME', 'PLAN', 'STATUS', 'USERS', 'TOKENS (MONTH)'], rows.map((t) => [t.slug, t.name, t.plan_id, t.status, t.users, num(t.tokens_this_month)])));
+    if (!rows.length)
+      return ctx.out('No tenants yet. Create one with: npm run -s anvil -- tenant create --name N --slug S');
+    ctx.out(
+      table(
+        ['SLUG', 'NAME', 'PLAN', 'STATUS', 'USERS', 'TOKENS (MONTH)'],
+        rows.map((t) => [t.slug, t.name, t.plan_id, t.status, t.users, num(t.tokens_this_month)]),
+      ),
+    );
   },
 };
 
@@ -66,14 +77,32 @@ export const tenantShow: CliCommand = {
       usageReport(db, id, monthStart(), new Date().toISOString().slice(0, 10)),
     ]);
     if (ctx.json) return { tenant, limits, users, api_keys: keys, bot: bot ?? null, usage_this_month: usage };
-    ctx.out(`${tenant.name} (${tenant.slug})  status: ${tenant.status}${tenant.status_reason ? ` — ${tenant.status_reason}` : ''}`);
-    ctx.out(`plan ${limits.planId}: ${num(limits.maxUsers)} users, ${num(limits.messagesPerDay)} messages/day, ${num(limits.monthlyTokenBudget)} tokens/month, model ${limits.defaultModel}`);
+    ctx.out(
+      `${tenant.name} (${tenant.slug})  status: ${tenant.status}${tenant.status_reason ? ` — ${tenant.status_reason}` : ''}`,
+    );
+    ctx.out(
+      `plan ${limits.planId}: ${num(limits.maxUsers)} users, ${num(limits.messagesPerDay)} messages/day, ${num(limits.monthlyTokenBudget)} tokens/month, model ${limits.defaultModel}`,
+    );
     ctx.out(`bot: ${bot ? `@${bot.username} (${bot.status})` : 'the platform bot'}`);
-    ctx.out(`this month: ${num(usage.totals.requests)} requests, ${num(usage.totals.prompt_tokens + usage.totals.completion_tokens)} tokens`);
+    ctx.out(
+      `this month: ${num(usage.totals.requests)} requests, ${num(usage.totals.prompt_tokens + usage.totals.completion_tokens)} tokens`,
+    );
     ctx.out(`\nusers (${users.length}):`);
-    if (users.length) ctx.out(table(['ID', 'NAME', 'ROLE', 'STATUS', 'SINCE'], users.map((u) => [u.id, u.display_name, u.role, u.status, iso(u.created_at)])));
+    if (users.length)
+      ctx.out(
+        table(
+          ['ID', 'NAME', 'ROLE', 'STATUS', 'SINCE'],
+          users.map((u) => [u.id, u.display_name, u.role, u.status, iso(u.created_at)]),
+        ),
+      );
     ctx.out(`\nAPI keys (${keys.length}):`);
-    if (keys.length) ctx.out(table(['ID', 'NAME', 'CREATED', 'REVOKED'], keys.map((k) => [k.id, k.name, iso(k.created_at), iso(k.revoked_at)])));
+    if (keys.length)
+      ctx.out(
+        table(
+          ['ID', 'NAME', 'CREATED', 'REVOKED'],
+          keys.map((k) => [k.id, k.name, iso(k.created_at), iso(k.revoked_at)]),
+        ),
+      );
   },
 };
 
@@ -89,7 +118,10 @@ function statusCommand(verb: 'suspend' | 'resume'): CliCommand {
       const db = ctx.db();
       const tenant = await getTenantBySlug(db, slug as string);
       const reason = optionalString(v, 'reason');
-      await setTenantStatus(db, tenant.id, verb === 'suspend' ? 'suspended' : 'active', { actor: 'cli', ...(reason ? { reason } : {}) });
+      await setTenantStatus(db, tenant.id, verb === 'suspend' ? 'suspended' : 'active', {
+        actor: 'cli',
+        ...(reason ? { reason } : {}),
+      });
       if (ctx.json) return { slug: tenant.slug, status: verb === 'suspend' ? 'suspended' : 'active' };
       ctx.out(`${tenant.name} is now ${verb === 'suspend' ? 'suspended' : 'active'}.`);
     },

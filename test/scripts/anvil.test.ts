@@ -38,7 +38,11 @@ function count(table: string): number {
 
 beforeEach(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'anvil-cli-'));
-  env = { ANVIL_DATA_DIR: dir, ANVIL_MASTER_KEY: TEST_MASTER_KEY.toString('hex'), ANVIL_INTERNAL_TOKEN: TEST_INTERNAL_TOKEN };
+  env = {
+    ANVIL_DATA_DIR: dir,
+    ANVIL_MASTER_KEY: TEST_MASTER_KEY.toString('hex'),
+    ANVIL_INTERNAL_TOKEN: TEST_INTERNAL_TOKEN,
+  };
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -46,7 +50,11 @@ describe('anvil tenant', () => {
   it('creates a tenant, lists and shows it, as text and as JSON', async () => {
     const created = await cli('tenant create --name ABC --slug abc-steel --plan professional --json');
     expect(created.code).toBe(0);
-    expect(JSON.parse(created.stdout).tenant).toMatchObject({ slug: 'abc-steel', plan_id: 'professional', status: 'active' });
+    expect(JSON.parse(created.stdout).tenant).toMatchObject({
+      slug: 'abc-steel',
+      plan_id: 'professional',
+      status: 'active',
+    });
     const list = await cli('tenant list');
     expect(list.stdout).toMatch(/abc-steel\s+ABC\s+professional\s+active\s+0\s+0/);
     const show = JSON.parse((await cli('tenant show abc-steel --json')).stdout);
@@ -80,7 +88,10 @@ describe('anvil tenant', () => {
   it('suspends and resumes; an unknown slug is an error', async () => {
     await cli('tenant create --name ABC --slug abc-steel');
     expect((await cli('tenant suspend abc-steel --reason unpaid')).stdout).toBe('ABC is now suspended.');
-    expect(JSON.parse((await cli('tenant show abc-steel --json')).stdout).tenant).toMatchObject({ status: 'suspended', status_reason: 'unpaid' });
+    expect(JSON.parse((await cli('tenant show abc-steel --json')).stdout).tenant).toMatchObject({
+      status: 'suspended',
+      status_reason: 'unpaid',
+    });
     expect((await cli('tenant resume abc-steel')).code).toBe(0);
     const missing = await cli('tenant show nobody');
     expect(missing).toMatchObject({ code: 1, stderr: 'error: no tenant with slug "nobody"' });
@@ -101,7 +112,9 @@ describe('anvil invite, apikey, usage, plan, admin, migrate', () => {
 
   it('creates, lists and revokes API keys without ever printing a secret again', async () => {
     await cli('tenant create --name ABC --slug abc-steel');
-    const created = JSON.parse((await cli('apikey create --tenant abc-steel --name ci --models llama3.1:8b --json')).stdout);
+    const created = JSON.parse(
+      (await cli('apikey create --tenant abc-steel --name ci --models llama3.1:8b --json')).stdout,
+    );
     expect(created.key).toMatch(/^ak_[a-z2-7]{12}_[a-z2-7]{32}$/);
     const listed = (await cli('apikey list --tenant abc-steel --json')).stdout;
     expect(listed).not.toContain(created.key.split('_')[2]);
@@ -117,7 +130,9 @@ describe('anvil invite, apikey, usage, plan, admin, migrate', () => {
     const report = JSON.parse((await cli('usage --tenant abc-steel --from 2026-01-01 --to 2026-12-31 --json')).stdout);
     expect(report.totals).toEqual({ requests: 0, prompt_tokens: 0, completion_tokens: 0, cost_micros: 0 });
     expect((await cli('usage --tenant abc-steel --from 2026-13-01')).code).toBe(2);
-    expect((await cli('usage --tenant abc-steel --from 2026-02-01 --to 2026-01-01')).stderr).toMatch(/--from is after --to/);
+    expect((await cli('usage --tenant abc-steel --from 2026-02-01 --to 2026-01-01')).stderr).toMatch(
+      /--from is after --to/,
+    );
   });
 
   it('lists the three default plans', async () => {
@@ -129,7 +144,9 @@ describe('anvil invite, apikey, usage, plan, admin, migrate', () => {
     const made = JSON.parse((await cli('admin create --email Ops@Example.com --json')).stdout);
     expect(made.operator).toMatchObject({ email: 'ops@example.com', role: 'owner' });
     const db = openDb(databasePath(dir));
-    const { password_hash } = db.sqlite.prepare('SELECT password_hash FROM operators').get() as { password_hash: string };
+    const { password_hash } = db.sqlite.prepare('SELECT password_hash FROM operators').get() as {
+      password_hash: string;
+    };
     await db.close();
     expect(await verifyPassword(password_hash, made.password)).toBe(true);
     const weak = await cli('admin create --email b@example.com --password-stdin --role viewer', 'short\n');
@@ -157,7 +174,9 @@ describe('the npm entry point', () => {
     const run = promisify(execFile);
     const ok = await run('npm', ['run', '-s', 'anvil', '--', 'plan', 'list'], { env: { ...process.env, ...env } });
     expect(ok.stdout).toMatch(/^PLAN\s+USERS/);
-    const bad = await run('npm', ['run', '-s', 'anvil', '--', 'plan', 'list', '--bogus'], { env: { ...process.env, ...env } }).catch((e) => e);
+    const bad = await run('npm', ['run', '-s', 'anvil', '--', 'plan', 'list', '--bogus'], {
+      env: { ...process.env, ...env },
+    }).catch((e) => e);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/Unknown option '--bogus'/);
   });
