@@ -23,7 +23,11 @@ let userId: string;
 const rows = () => t.db.sqlite.prepare('SELECT * FROM usage_ledger ORDER BY started_at').all() as UsageLedgerTable[];
 const lastRow = () => rows().at(-1) as UsageLedgerTable;
 const post = (path: string, body: string, auth = `Bearer ${key}`) =>
-  fetch(`${url}${path}`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body });
+  fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { authorization: auth, 'content-type': 'application/json' },
+    body,
+  });
 const waitFor = async (check: () => boolean, ms = 3_000) => {
   const until = Date.now() + ms;
   while (!check()) {
@@ -36,7 +40,11 @@ beforeAll(async () => {
   t = tempDb();
   fake = await startFakeOllama({ tokens: 6 });
   const config = testConfig(t.dir, { OLLAMA_URLS: fake.url });
-  proxy = await listen('model-proxy', createModelProxy({ db: t.db, config, logger: createLogger('test', 'silent') }).fetch, 0);
+  proxy = await listen(
+    'model-proxy',
+    createModelProxy({ db: t.db, config, logger: createLogger('test', 'silent') }).fetch,
+    0,
+  );
   url = `http://127.0.0.1:${proxy.port}`;
   const tenant = await createTenant(t.db, t.sealer, { name: 'ABC Steel', slug: 'abc-steel' }, { actor: 'test' });
   tenantId = tenant.id;
@@ -62,7 +70,11 @@ afterEach(() => {
 describe('POST /api/chat', () => {
   it('answers a non-streamed chat from the ollama client and meters the exact counts', async () => {
     const client = new Ollama({ host: url, headers: { authorization: `Bearer ${key}` } });
-    const res = await client.chat({ model: 'llama3.1:8b', messages: [{ role: 'user', content: 'How thick is S355 plate?' }], stream: false });
+    const res = await client.chat({
+      model: 'llama3.1:8b',
+      messages: [{ role: 'user', content: 'How thick is S355 plate?' }],
+      stream: false,
+    });
     const seen = fake.requests.at(-1)!;
     expect(res.message.content.length).toBeGreaterThan(0);
     expect(res.eval_count).toBe(seen.evalCount);
@@ -77,13 +89,19 @@ describe('POST /api/chat', () => {
       completion_tokens: seen.evalCount,
       api_key_id: key.split('_')[1],
     });
-    const day = t.db.sqlite.prepare('SELECT * FROM usage_daily WHERE tenant_id = ?').get(tenantId) as { requests: number };
+    const day = t.db.sqlite.prepare('SELECT * FROM usage_daily WHERE tenant_id = ?').get(tenantId) as {
+      requests: number;
+    };
     expect(day.requests).toBeGreaterThanOrEqual(1);
   });
 
   it('streams chunk by chunk and meters the final chunk', async () => {
     const client = new Ollama({ host: url, headers: { authorization: `Bearer ${key}` } });
-    const stream = await client.chat({ model: 'llama3.1:8b', messages: [{ role: 'user', content: 'hello' }], stream: true });
+    const stream = await client.chat({
+      model: 'llama3.1:8b',
+      messages: [{ role: 'user', content: 'hello' }],
+      stream: true,
+    });
     let pieces = 0;
     let final: { eval_count?: number; prompt_eval_count?: number } = {};
     for await (const part of stream) {
@@ -92,11 +110,18 @@ describe('POST /api/chat', () => {
     }
     expect(pieces).toBe(6);
     await waitFor(() => lastRow().completion_tokens === 6 && lastRow().status === 'ok');
-    expect(lastRow()).toMatchObject({ prompt_tokens: final.prompt_eval_count, completion_tokens: final.eval_count, exact: 1 });
+    expect(lastRow()).toMatchObject({
+      prompt_tokens: final.prompt_eval_count,
+      completion_tokens: final.eval_count,
+      exact: 1,
+    });
   });
 
   it('returns the request id in x-request-id and uses it as the ledger key', async () => {
-    const res = await post('/api/chat', JSON.stringify({ model: 'llama3.1:8b', messages: [{ role: 'user', content: 'x' }], stream: false }));
+    const res = await post(
+      '/api/chat',
+      JSON.stringify({ model: 'llama3.1:8b', messages: [{ role: 'user', content: 'x' }], stream: false }),
+    );
     await res.json();
     expect(res.headers.get('x-request-id')).toBe(lastRow().request_id);
   });
@@ -116,7 +141,11 @@ describe('POST /api/chat', () => {
     const before = rows().length;
     const res = await fetch(`${url}/api/chat`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${TEST_INTERNAL_TOKEN}`, 'x-anvil-tenant': tenantId, 'x-anvil-user': otherTenantsUser },
+      headers: {
+        authorization: `Bearer ${TEST_INTERNAL_TOKEN}`,
+        'x-anvil-tenant': tenantId,
+        'x-anvil-user': otherTenantsUser,
+      },
       body: JSON.stringify({ model: 'llama3.1:8b', messages: [] }),
     });
     expect(res.status).toBe(401);
@@ -163,7 +192,10 @@ describe('bad input is refused clearly and records nothing', () => {
   });
 
   it('an oversized body answers 413', async () => {
-    const res = await post('/api/chat', JSON.stringify({ model: 'llama3.1:8b', messages: [{ role: 'user', content: 'x'.repeat(17 * 1024 * 1024) }] }));
+    const res = await post(
+      '/api/chat',
+      JSON.stringify({ model: 'llama3.1:8b', messages: [{ role: 'user', content: 'x'.repeat(17 * 1024 * 1024) }] }),
+    );
     expect(res.status).toBe(413);
   });
 
@@ -180,7 +212,10 @@ describe('bad input is refused clearly and records nothing', () => {
 describe('streams that end early', () => {
   it('a client that disconnects mid-stream aborts the backend and is metered as aborted', async () => {
     fake.configure({ tokens: 200, chunkDelayMs: 5 });
-    const res = await post('/api/chat', JSON.stringify({ model: 'llama3.1:8b', messages: [{ role: 'user', content: 'long' }] }));
+    const res = await post(
+      '/api/chat',
+      JSON.stringify({ model: 'llama3.1:8b', messages: [{ role: 'user', content: 'long' }] }),
+    );
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     let received = 0;
     while (received < 5) {
@@ -201,8 +236,14 @@ describe('streams that end early', () => {
 
   it('an error line mid-stream reaches the client and is metered as error with what was streamed', async () => {
     fake.midStreamErrorNext(3, 'CUDA error: out of memory');
-    const res = await post('/api/chat', JSON.stringify({ model: 'llama3.1:8b', messages: [{ role: 'user', content: 'x' }] }));
-    const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as { error?: string });
+    const res = await post(
+      '/api/chat',
+      JSON.stringify({ model: 'llama3.1:8b', messages: [{ role: 'user', content: 'x' }] }),
+    );
+    const lines = (await res.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { error?: string });
     expect(lines.at(-1)).toEqual({ error: 'CUDA error: out of memory' });
     await waitFor(() => lastRow().request_id === res.headers.get('x-request-id'));
     expect(lastRow()).toMatchObject({ status: 'error', completion_tokens: 3, error: 'CUDA error: out of memory' });
