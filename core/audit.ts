@@ -1,5 +1,4 @@
-import type { Kysely } from 'kysely';
-import type { Database } from './db/schema.js';
+import type { Db } from './db/index.js';
 
 /** One entry of the audit log: who did what to which tenant. */
 export interface AuditEntry {
@@ -11,17 +10,16 @@ export interface AuditEntry {
   detail?: Record<string, unknown>;
 }
 
-/** Appends to the audit log; pass the transaction so the entry commits with the change. */
-export async function audit(db: Kysely<Database>, entry: AuditEntry): Promise<void> {
-  await db
-    .insertInto('audit_log')
-    .values({
+/** Appends to the audit log; call it inside the change's `db.transaction` so both commit together. */
+export function audit(db: Db, entry: AuditEntry): void {
+  db.run(
+    db.kysely.insertInto('audit_log').values({
       at: Date.now(),
       actor: entry.actor,
       tenant_id: entry.tenantId ?? null,
       action: entry.action,
       target: entry.target ?? null,
       detail: entry.detail ? JSON.stringify(entry.detail) : null,
-    })
-    .execute();
+    }),
+  );
 }

@@ -58,11 +58,11 @@ export async function createOperator(db: Db, input: NewOperator, opts: { actor?:
   };
   const taken = () => new ConflictError(`an operator with e-mail ${email} already exists`, 'email_taken');
   try {
-    await db.kysely.transaction().execute(async (trx) => {
-      const dup = await trx.selectFrom('operators').select('id').where('email', '=', email).executeTakeFirst();
+    await db.transaction(() => {
+      const dup = db.first(db.kysely.selectFrom('operators').select('id').where('email', '=', email));
       if (dup) throw taken();
-      await trx.insertInto('operators').values(row).execute();
-      await audit(trx, {
+      db.run(db.kysely.insertInto('operators').values(row));
+      audit(db, {
         actor: opts.actor ?? 'cli',
         action: 'operator.create',
         target: row.id,

@@ -1,25 +1,39 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import {
-  CompiledQuery,
-  type DatabaseConnection,
-  type Driver,
-  Kysely,
-  SqliteDialect,
-  type SqliteDialectConfig,
-  SqliteDriver,
-} from 'kysely';
+import { type CompiledQuery, Kysely, SqliteDialect } from 'kysely';
 import type { Database } from './schema.js';
 
 export type { Database } from './schema.js';
 
-/** An open Anvil database: the typed Kysely handle and the raw connection beneath it. */
+/** Anything Kysely can compile: a select, insert, update or delete builder. */
+export interface Compilable<R> {
+  compile(): CompiledQuery<R>;
+}
+
+/**
+ * An open Anvil database.
+ *
+ * Writes that span several statements run in `transaction(fn)`: a synchronous
+ * `BEGIN IMMEDIATE` transaction on the better-sqlite3 connection, built from Kysely queries
+ * executed with `run` / `all` / `first`. Kysely's own async transactions are not used: they
+ * hold the write lock across `await`s, so another connection in the same process (or a
+ * raw statement on this one) could block the event loop against them or silently join them.
+ * A synchronous transaction finishes before anything else in the process runs.
+ */
 export interface Db {
-  /** Typed queries. */
+  /** Typed query building, and async execution of single reads. */
   kysely: Kysely<Database>;
-  /** The synchronous connection, for short transactions on hot paths (metering). */
+  /** The synchronous connection beneath. */
   sqlite: SQLite.Database;
+  /** Runs a compiled query and returns every row. */
+  all<R>(query: Compilable<R>): R[];
+  /** Runs a compiled query and returns its first row, if any. */
+  first<R>(query: Compilable<R>): R | undefined;
+  /** Runs a compiled write and returns how many rows it changed. */
+  run(query: Compilable<unknown>): number;
+  /** Runs `fn` in one `BEGIN IMMEDIATE` transaction (nested calls become savepoints). */
+  transaction<T>(fn: () => T): T;
   /** Closes the connection; further use throws. */
   close(): Promise<void>;
 }
@@ -30,49 +44,60 @@ export function databasePath(dataDir: string): string {
 }
 
 /**
- * Kysely's SQLite driver begins transactions DEFERRED: one that reads and then writes fails
- * at once with SQLITE_BUSY ("database is locked") when another service committed in between,
- * and the busy timeout does not help. BEGIN IMMEDIATE takes the write lock up front, so
- * concurrent writers wait their turn instead (as `migrate` does).
- */
-class ImmediateSqliteDriver extends SqliteDriver {
-  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
-  }
-}
-
-/** The SQLite dialect with `ImmediateSqliteDriver`. */
-class ImmediateSqliteDialect extends SqliteDialect {
-  readonly #config: SqliteDialectConfig;
-  constructor(config: SqliteDialectConfig) {
-    super(config);
-    this.#config = config;
-  }
-  override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config);
-  }
-}
-
-/**
  * Opens (creating if needed) the SQLite database in WAL mode with foreign keys on and a
  * busy timeout, so the app, the gateway and the model proxy may share one file.
  */
 export function openDb(file: string): Db {
   if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
   const sqlite = new SQLite(file);
+  // The busy timeout comes first: switching a new file to WAL needs a lock that another
+  // service starting at the same moment may hold.
+  sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL'); // durable across process crashes in WAL mode
   sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
-  const kysely = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+
+  // Prepared statements by SQL text: the same few queries run on every request.
+  const statements = new Map<string, SQLite.Statement>();
+  const prepare = (sql: string): SQLite.Statement => {
+    let stmt = statements.get(sql);
+    if (!stmt) {
+      stmt = sqlite.prepare(sql);
+      if (statements.size > 500) statements.clear();
+      statements.set(sql, stmt);
+    }
+    return stmt;
+  };
+  const params = (q: CompiledQuery<unknown>) => q.parameters as unknown[];
+
   let closed = false;
   return {
     kysely,
     sqlite,
+    all<R>(query: Compilable<R>): R[] {
+      const q = query.compile();
+      return prepare(q.sql).all(...params(q)) as R[];
+    },
+    first<R>(query: Compilable<R>): R | undefined {
+      const q = query.compile();
+      const stmt = prepare(q.sql);
+      if (!stmt.reader) throw new TypeError(`first() needs a query that returns rows: ${q.sql}`);
+      return stmt.get(...params(q)) as R | undefined;
+    },
+    run(query: Compilable<unknown>): number {
+      const q = query.compile();
+      const stmt = prepare(q.sql);
+      if (stmt.reader) return stmt.all(...params(q)).length; // INSERT … RETURNING
+      return stmt.run(...params(q)).changes;
+    },
+    transaction<T>(fn: () => T): T {
+      return sqlite.transaction(fn).immediate();
+    },
     async close() {
       if (closed) return;
       closed = true;
-      await kysely.destroy(); // closes the better-sqlite3 connection, but only if Kysely was ever used
+      await kysely.destroy();
       if (sqlite.open) sqlite.close();
     },
   };

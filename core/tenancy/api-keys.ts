@@ -50,9 +50,9 @@ export async function createApiKey(
     revoked_at: null,
     last_used_at: null,
   };
-  await db.kysely.transaction().execute(async (trx) => {
-    await trx.insertInto('api_keys').values(row).execute();
-    await audit(trx, { actor: opts.actor, tenantId, action: 'apikey.create', target: id, detail: { name } });
+  await db.transaction(() => {
+    db.run(db.kysely.insertInto('api_keys').values(row));
+    audit(db, { actor: opts.actor, tenantId, action: 'apikey.create', target: id, detail: { name } });
   });
   return { key, view: apiKeyView(row) };
 }
@@ -73,13 +73,13 @@ export async function listApiKeys(db: Db, tenantId: string): Promise<ApiKeyView[
  * an unknown id is an error.
  */
 export async function revokeApiKeyAsOperator(db: Db, keyId: string, opts: { actor: string }): Promise<ApiKeyView> {
-  return db.kysely.transaction().execute(async (trx) => {
-    const row = await trx.selectFrom('api_keys').selectAll().where('id', '=', keyId).executeTakeFirst();
+  return db.transaction(() => {
+    const row = db.first(db.kysely.selectFrom('api_keys').selectAll().where('id', '=', keyId));
     if (!row) throw new NotFoundError(`no API key with id "${keyId}"`, 'apikey_not_found');
     if (row.revoked_at === null) {
       row.revoked_at = Date.now();
-      await trx.updateTable('api_keys').set({ revoked_at: row.revoked_at }).where('id', '=', keyId).execute();
-      await audit(trx, { actor: opts.actor, tenantId: row.tenant_id, action: 'apikey.revoke', target: keyId });
+      db.run(db.kysely.updateTable('api_keys').set({ revoked_at: row.revoked_at }).where('id', '=', keyId));
+      audit(db, { actor: opts.actor, tenantId: row.tenant_id, action: 'apikey.revoke', target: keyId });
     }
     return apiKeyView(row);
   });

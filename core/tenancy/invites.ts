@@ -47,10 +47,9 @@ export async function createInvite(
   const code = newInviteCode();
   const t = Date.now();
   const invite = { id: newId(), code, role, expiresAt: t + ttlMs };
-  await db.kysely.transaction().execute(async (trx) => {
-    await trx
-      .insertInto('invites')
-      .values({
+  await db.transaction(() => {
+    db.run(
+      db.kysely.insertInto('invites').values({
         id: invite.id,
         tenant_id: tenantId,
         code_hash: sha256Hex(code),
@@ -60,9 +59,9 @@ export async function createInvite(
         expires_at: invite.expiresAt,
         redeemed_at: null,
         redeemed_by: null,
-      })
-      .execute();
-    await audit(trx, { actor: opts.actor, tenantId, action: 'invite.create', target: invite.id, detail: { role } });
+      }),
+    );
+    audit(db, { actor: opts.actor, tenantId, action: 'invite.create', target: invite.id, detail: { role } });
   });
   return invite;
 }
@@ -96,41 +95,35 @@ export async function redeemInvite(
   const invalid = () =>
     new NotFoundError('That invite code is not valid. Ask your admin for a new link.', 'invite_invalid');
   if (!/^[a-z2-7]{10}$/.test(code)) throw invalid();
-  return db.kysely.transaction().execute(async (trx) => {
-    const invite = await trx
-      .selectFrom('invites')
-      .selectAll()
-      .where('code_hash', '=', sha256Hex(code))
-      .executeTakeFirst();
+  return db.transaction(() => {
+    const invite = db.first(db.kysely.selectFrom('invites').selectAll().where('code_hash', '=', sha256Hex(code)));
     if (!invite || (opts.onlyTenantId && invite.tenant_id !== opts.onlyTenantId)) throw invalid();
     if (invite.redeemed_at !== null)
       throw new ConflictError('That invite has already been used. Ask your admin for a new one.', 'invite_used');
     const t = Date.now();
     if (invite.expires_at <= t)
       throw new ConflictError('That invite has expired. Ask your admin for a new one.', 'invite_expired');
-    const tenant = await trx
-      .selectFrom('tenants')
-      .selectAll()
-      .where('id', '=', invite.tenant_id)
-      .executeTakeFirstOrThrow();
+    const tenant = db.first(db.kysely.selectFrom('tenants').selectAll().where('id', '=', invite.tenant_id))!;
     if (tenant.status !== 'active')
       throw new ForbiddenError(`${tenant.name} is not active on this assistant right now.`, 'tenant_suspended');
-    const linked = await trx
-      .selectFrom('telegram_links')
-      .select('user_id')
-      .where('tenant_id', '=', tenant.id)
-      .where('telegram_user_id', '=', who.telegramUserId)
-      .executeTakeFirst();
+    const linked = db.first(
+      db.kysely
+        .selectFrom('telegram_links')
+        .select('user_id')
+        .where('tenant_id', '=', tenant.id)
+        .where('telegram_user_id', '=', who.telegramUserId),
+    );
     if (linked) throw new ConflictError(`You are already a member of ${tenant.name}.`, 'already_member');
-    const plan = await trx.selectFrom('plans').selectAll().where('id', '=', tenant.plan_id).executeTakeFirstOrThrow();
+    const plan = db.first(db.kysely.selectFrom('plans').selectAll().where('id', '=', tenant.plan_id))!;
     const { maxUsers } = effectiveLimits(tenant, plan);
     if (maxUsers !== null) {
-      const { n } = await trx
-        .selectFrom('tenant_users')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('tenant_id', '=', tenant.id)
-        .where('status', '=', 'active')
-        .executeTakeFirstOrThrow();
+      const { n } = db.first(
+        db.kysely
+          .selectFrom('tenant_users')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('tenant_id', '=', tenant.id)
+          .where('status', '=', 'active'),
+      )!;
       if (n >= maxUsers) {
         throw new ForbiddenError(
           `${tenant.name} has reached its plan's limit of ${maxUsers} users. Ask your admin.`,
@@ -138,14 +131,8 @@ export async function redeemInvite(
         );
       }
     }
-    // Claim the invite first: of two concurrent redemptions only one updates the row.
-    const claimed = await trx
-      .updateTable('invites')
-      .set({ redeemed_at: t })
-      .where('id', '=', invite.id)
-      .where('redeemed_at', 'is', null)
-      .executeTakeFirst();
-    if (claimed.numUpdatedRows !== 1n) throw new ConflictError('That invite has already been used.', 'invite_used');
+    // The transaction holds the write lock (BEGIN IMMEDIATE), so the check above still holds.
+    db.run(db.kysely.updateTable('invites').set({ redeemed_at: t }).where('id', '=', invite.id));
     const user: TenantUser = {
       id: newId(),
       tenant_id: tenant.id,
@@ -156,20 +143,19 @@ export async function redeemInvite(
       created_at: t,
       updated_at: t,
     };
-    await trx.insertInto('tenant_users').values(user).execute();
-    await trx
-      .insertInto('telegram_links')
-      .values({
+    db.run(db.kysely.insertInto('tenant_users').values(user));
+    db.run(
+      db.kysely.insertInto('telegram_links').values({
         id: newId(),
         tenant_id: tenant.id,
         user_id: user.id,
         telegram_user_id: who.telegramUserId,
         telegram_username: who.username ?? null,
         linked_at: t,
-      })
-      .execute();
-    await trx.updateTable('invites').set({ redeemed_by: user.id }).where('id', '=', invite.id).execute();
-    await audit(trx, { actor: `user:${user.id}`, tenantId: tenant.id, action: 'invite.redeem', target: invite.id });
+      }),
+    );
+    db.run(db.kysely.updateTable('invites').set({ redeemed_by: user.id }).where('id', '=', invite.id));
+    audit(db, { actor: `user:${user.id}`, tenantId: tenant.id, action: 'invite.redeem', target: invite.id });
     return { tenantId: tenant.id, tenantName: tenant.name, user };
   });
 }

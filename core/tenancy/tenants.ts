@@ -44,16 +44,16 @@ export async function createTenant(
   const parsed = newTenantSchema.safeParse(input);
   if (!parsed.success) throw new ValidationError(parsed.error.issues.map((i) => i.message).join('; '));
   const { name, slug, planId } = parsed.data;
-  return db.kysely.transaction().execute(async (trx) => {
-    const plan = await trx.selectFrom('plans').select('id').where('id', '=', planId).executeTakeFirst();
+  return db.transaction(() => {
+    const plan = db.first(db.kysely.selectFrom('plans').select('id').where('id', '=', planId));
     if (!plan) {
-      const plans = await trx.selectFrom('plans').select('id').execute();
+      const plans = db.all(db.kysely.selectFrom('plans').select('id'));
       throw new ValidationError(
         `unknown plan "${planId}"; plans are: ${plans.map((p) => p.id).join(', ')}`,
         'unknown_plan',
       );
     }
-    const taken = await trx.selectFrom('tenants').select('id').where('slug', '=', slug).executeTakeFirst();
+    const taken = db.first(db.kysely.selectFrom('tenants').select('id').where('slug', '=', slug));
     if (taken) throw new ConflictError(`a tenant with slug "${slug}" already exists`, 'slug_taken');
     const t = Date.now();
     const tenant: Tenant = {
@@ -70,30 +70,26 @@ export async function createTenant(
       created_at: t,
       updated_at: t,
     };
-    await trx.insertInto('tenants').values(tenant).execute();
+    db.run(db.kysely.insertInto('tenants').values(tenant));
     if (opts.bot) {
-      const dup = await trx
-        .selectFrom('tenant_bots')
-        .select('tenant_id')
-        .where('telegram_bot_id', '=', opts.bot.telegramBotId)
-        .executeTakeFirst();
+      const dup = db.first(
+        db.kysely.selectFrom('tenant_bots').select('tenant_id').where('telegram_bot_id', '=', opts.bot.telegramBotId),
+      );
       if (dup) throw new ConflictError(`bot @${opts.bot.username} already belongs to another tenant`, 'bot_taken');
       const botId = newId();
       const secretId = newId();
-      await trx
-        .insertInto('sealed_secrets')
-        .values({
+      db.run(
+        db.kysely.insertInto('sealed_secrets').values({
           id: secretId,
           tenant_id: tenant.id,
           purpose: 'telegram_bot_token',
           sealed: sealer.seal(opts.bot.token, botTokenContext(botId)),
           created_at: t,
           updated_at: t,
-        })
-        .execute();
-      await trx
-        .insertInto('tenant_bots')
-        .values({
+        }),
+      );
+      db.run(
+        db.kysely.insertInto('tenant_bots').values({
           id: botId,
           tenant_id: tenant.id,
           telegram_bot_id: opts.bot.telegramBotId,
@@ -104,10 +100,10 @@ export async function createTenant(
           status_reason: null,
           created_at: t,
           updated_at: t,
-        })
-        .execute();
+        }),
+      );
     }
-    await audit(trx, {
+    audit(db, {
       actor: opts.actor,
       tenantId: tenant.id,
       action: 'tenant.create',
@@ -205,18 +201,19 @@ export async function setTenantStatus(
   status: 'active' | 'suspended',
   opts: { actor: string; reason?: string },
 ): Promise<void> {
-  await db.kysely.transaction().execute(async (trx) => {
-    const res = await trx
-      .updateTable('tenants')
-      .set({
-        status,
-        status_reason: status === 'suspended' ? (opts.reason ?? 'suspended by the operator') : null,
-        updated_at: Date.now(),
-      })
-      .where('id', '=', tenantId)
-      .executeTakeFirst();
-    if (res.numUpdatedRows === 0n) throw new NotFoundError('no such tenant', 'tenant_not_found');
-    await audit(trx, {
+  await db.transaction(() => {
+    const changed = db.run(
+      db.kysely
+        .updateTable('tenants')
+        .set({
+          status,
+          status_reason: status === 'suspended' ? (opts.reason ?? 'suspended by the operator') : null,
+          updated_at: Date.now(),
+        })
+        .where('id', '=', tenantId),
+    );
+    if (changed === 0) throw new NotFoundError('no such tenant', 'tenant_not_found');
+    audit(db, {
       actor: opts.actor,
       tenantId,
       action: status === 'active' ? 'tenant.resume' : 'tenant.suspend',

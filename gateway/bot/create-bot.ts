@@ -21,7 +21,7 @@ export function createBot(token: string, scope: BotScope, deps: GatewayDeps): Bo
   bot.use(resolveMember(deps, scope));
   bot.use(help());
   bot.use(onboarding());
-  bot.use(chat().errorBoundary(replyOnError));
+  bot.errorBoundary(replyOnError, chat());
   bot.catch((err) => logBotError(err, deps));
   return bot;
 }
