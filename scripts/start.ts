@@ -20,7 +20,7 @@ prepareDatabase(db, config, logger);
 const proxy = await startModelProxy(config, createLogger('model-proxy', config.LOG_LEVEL), db);
 const gateway = await startGateway(config, createLogger('gateway', config.LOG_LEVEL), db);
 const app = await startApp(config, createLogger('app', config.LOG_LEVEL), db);
-onShutdown(logger, [{ name: 'app', close: app.close }, gateway, proxy], db);
+onShutdown(logger, [app, gateway, proxy], db);
 logger.info(
   { console: config.PUBLIC_URL, ports: { app: app.port, gateway: gateway.port, modelProxy: proxy.port } },
   'Anvil is running',
