@@ -94,9 +94,10 @@ describe('effectiveLimits', () => {
       max_users: null,
       messages_per_day: 300,
       monthly_token_budget: null,
+      max_concurrent: null,
       created_at: 0,
       updated_at: 0,
-    };
+    } as Tenant;
     const limits = effectiveLimits(tenant, planRow);
     expect(limits).toMatchObject({
       planId: 'starter',

@@ -179,5 +179,5 @@ describe('the npm entry point', () => {
     }).catch((e) => e);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/Unknown option '--bogus'/);
-  });
+  }, 60_000);
 });
