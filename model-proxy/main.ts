@@ -8,10 +8,17 @@ import { createModelProxy } from './server.js';
 
 /** Starts the model proxy on MODEL_PROXY_PORT; resolves once it listens. */
 export async function startModelProxy(config: Config, logger: Logger, db: Db): Promise<Listening> {
-  const app = createModelProxy({ db, config, logger });
-  const service = await listen('model-proxy', app.fetch, config.MODEL_PROXY_PORT);
-  logger.info({ port: service.port, backends: config.OLLAMA_URLS }, 'model proxy listening');
-  return service;
+  const proxy = createModelProxy({ db, config, logger });
+  const http = await listen('model-proxy', proxy.app.fetch, config.MODEL_PROXY_PORT);
+  logger.info({ port: http.port, backends: config.OLLAMA_URLS, slots: config.OLLAMA_SLOTS }, 'model proxy listening');
+  return {
+    name: 'model-proxy',
+    port: http.port,
+    async close() {
+      proxy.close();
+      await http.close();
+    },
+  };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -5,82 +5,185 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Config } from '../core/config/index.js';
 import type { Db } from '../core/db/index.js';
 import { AnvilError, LimitError } from '../core/errors.js';
-import { healthRoutes, httpCheck, sqliteCheck } from '../core/http/health.js';
+import { healthRoutes, sqliteCheck } from '../core/http/health.js';
 import type { Logger } from '../core/logger.js';
 import { UsageLedger } from '../core/usage/ledger.js';
-import { OllamaBackend } from './backends/ollama/client.js';
-import { resolveCaller } from './caller.js';
+import { costMicros, priceFor } from '../core/usage/prices.js';
+import { BackendPool } from './backends/pool.js';
+import { CallerResolver } from './caller.js';
 import type { ProxyEnv } from './context.js';
-import { ollamaChatRoute } from './routes/ollama-chat.js';
+import { Limits } from './limits/index.js';
+import { ProxyMetrics } from './metrics.js';
+import { toOpenAiError } from './openai/index.js';
+import type { PipelineDeps } from './pipeline/forward.js';
+import { type BackendDirectory, ollamaRoutes } from './routes/ollama.js';
+import { openAiRoutes } from './routes/openai.js';
+import { FairScheduler } from './scheduler/index.js';
 
 /** Largest request body the proxy accepts (images in chat requests make bodies large). */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+/** Tuning of the proxy beyond the environment (tests shorten the intervals). */
+export interface ProxyTuning {
+  healthIntervalMs: number;
+  maxWaitMs: number;
+  maxQueuedPerTenant: number;
+}
+
+/** Defaults: health checks every 5 s, at most 30 s and 200 requests of one tenant waiting. */
+export const DEFAULT_TUNING: ProxyTuning = { healthIntervalMs: 5_000, maxWaitMs: 30_000, maxQueuedPerTenant: 200 };
 
 /** What the model proxy needs to run. */
 export interface ModelProxyDeps {
   db: Db;
   config: Config;
   logger: Logger;
+  tuning?: Partial<ProxyTuning>;
+}
+
+/** The proxy app and the parts that run beside it (health checks, queues). */
+export interface ModelProxy {
+  app: Hono<ProxyEnv>;
+  pool: BackendPool;
+  scheduler: FairScheduler;
+  limits: Limits;
+  metrics: ProxyMetrics;
+  /** Stops health checks and refuses waiting requests. */
+  close(): void;
 }
 
 /**
- * The model proxy's HTTP app: health, then for `/api/*` request id → body limit →
- * authentication → route. Errors leave in Ollama's shape, `{"error":"…"}`.
+ * Builds the model proxy: health and metrics, then for `/api/*` and `/v1/*` request id →
+ * body limit → authentication → route → pipeline (limits → fair queue → backend → meter).
  */
-export function createModelProxy(deps: ModelProxyDeps): Hono<ProxyEnv> {
+export function createModelProxy(deps: ModelProxyDeps): ModelProxy {
   const { db, config, logger } = deps;
-  const backend = new OllamaBackend(config.OLLAMA_URLS[0] as string);
-  const ledger = new UsageLedger(db);
-  const app = new Hono<ProxyEnv>();
+  const tuning = { ...DEFAULT_TUNING, ...deps.tuning };
+  const pool = new BackendPool(config.OLLAMA_URLS, {
+    slotsPerBackend: config.OLLAMA_SLOTS,
+    healthIntervalMs: tuning.healthIntervalMs,
+  });
+  const scheduler = new FairScheduler(pool, {
+    maxWaitMs: tuning.maxWaitMs,
+    maxQueuedPerTenant: tuning.maxQueuedPerTenant,
+  });
+  const limits = new Limits(db);
+  const metrics = new ProxyMetrics(() => {
+    const stats = scheduler.stats();
+    return {
+      queued: new Map(stats.tenants.map((t) => [t.tenantId, t.queued])),
+      inFlight: new Map(stats.tenants.map((t) => [t.tenantId, t.inFlight])),
+      backends: stats.backends,
+    };
+  });
+  const callers = new CallerResolver(db, config.internalToken);
+  const pipeline: PipelineDeps = {
+    ledger: new UsageLedger(db),
+    dispatcher: scheduler,
+    admission: limits,
+    price: (planId, model, prompt, completion) => costMicros(priceFor(db, planId, model), prompt, completion),
+    metrics,
+    maxAttempts: Math.max(2, config.OLLAMA_URLS.length),
+  };
+  const directory: BackendDirectory = {
+    pick: (model) => (model ? pool.pick(model) : pool.backends.find((_, i) => pool.states()[i]?.healthy)),
+  };
 
+  const app = new Hono<ProxyEnv>();
   app.route(
     '/',
     healthRoutes('model-proxy', {
       database: sqliteCheck(db.sqlite),
-      ollama: httpCheck(`${backend.url}/api/version`),
+      ollama: () => {
+        const healthy = pool.states().filter((b) => b.healthy);
+        if (!healthy.length)
+          throw new Error(
+            `no healthy backend (${pool
+              .states()
+              .map((b) => `${b.name}: ${b.lastError ?? 'down'}`)
+              .join('; ')})`,
+          );
+      },
     }),
+  );
+  app.get('/metrics', async (c) =>
+    c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
   );
 
-  app.use('/api/*', async (c, next) => {
-    const requestId = randomUUID();
-    c.set('requestId', requestId);
-    c.set('log', logger.child({ requestId }));
-    c.header('x-request-id', requestId);
-    await next();
-  });
-  app.use(
-    '/api/*',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => c.json({ error: `request body is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB` }, 413),
-    }),
-  );
-  app.use('/api/*', async (c, next) => {
-    c.set(
-      'caller',
-      resolveCaller(db, config.internalToken, {
-        authorization: c.req.header('authorization'),
-        tenant: c.req.header('x-anvil-tenant'),
-        user: c.req.header('x-anvil-user'),
+  for (const prefix of ['/api/*', '/v1/*']) {
+    app.use(prefix, async (c, next) => {
+      const requestId = randomUUID();
+      c.set('requestId', requestId);
+      c.set('log', logger.child({ requestId }));
+      c.header('x-request-id', requestId);
+      await next();
+    });
+    app.use(
+      prefix,
+      bodyLimit({
+        maxSize: MAX_BODY_BYTES,
+        onError: () => {
+          throw new AnvilError(
+            'body_too_large',
+            `request body is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB`,
+            413,
+          );
+        },
       }),
     );
-    await next();
+    app.use(prefix, async (c, next) => {
+      c.set(
+        'caller',
+        callers.resolve({
+          authorization: c.req.header('authorization'),
+          tenant: c.req.header('x-anvil-tenant'),
+          user: c.req.header('x-anvil-user'),
+        }),
+      );
+      await next();
+    });
+  }
+
+  app.route('/', ollamaRoutes(pipeline, directory));
+  app.route('/', openAiRoutes(pipeline, directory));
+
+  app.notFound((c) => {
+    const message = `no route ${c.req.method} ${c.req.path}`;
+    return c.req.path.startsWith('/v1/')
+      ? c.json(toOpenAiError(new AnvilError('not_found', message, 404)).body, 404)
+      : c.json({ error: message }, 404);
   });
-
-  app.route('/', ollamaChatRoute({ backend, ledger }));
-
-  app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
+  // Errors leave in the shape of the API called: OpenAI's on /v1/*, Ollama's elsewhere.
   app.onError((err, c) => {
     const requestId = c.get('requestId');
     if (requestId) c.header('x-request-id', requestId);
-    if (err instanceof AnvilError) {
-      if (err instanceof LimitError) c.header('retry-after', String(err.retryAfterSeconds));
-      if (err.status >= 500) c.header('retry-after', '30');
-      (c.get('log') ?? logger).info({ code: err.code, status: err.status }, err.message);
-      return c.json({ error: err.message }, err.status as ContentfulStatusCode);
+    const log = c.get('log') ?? logger;
+    if (err instanceof AnvilError) log.info({ code: err.code, status: err.status }, err.message);
+    else log.error({ err }, 'unexpected error in the model proxy');
+    if (err instanceof LimitError) {
+      c.header('retry-after', String(err.retryAfterSeconds));
+      // Budgets reset in hours or days: tell the openai SDK not to retry those.
+      if (err.retryAfterSeconds > 60) c.header('x-should-retry', 'false');
+    } else if (err instanceof AnvilError && err.status >= 500) c.header('retry-after', '30');
+    if (c.req.path.startsWith('/v1/')) {
+      const { status, body } = toOpenAiError(err, requestId);
+      return c.json(body, status as ContentfulStatusCode);
     }
-    (c.get('log') ?? logger).error({ err }, 'unexpected error in the model proxy');
-    return c.json({ error: `internal error (request ${requestId ?? 'unknown'})` }, 500);
+    if (!(err instanceof AnvilError))
+      return c.json({ error: `internal error (request ${requestId ?? 'unknown'})` }, 500);
+    return c.json({ error: err.message }, err.status as ContentfulStatusCode);
   });
-  return app;
+
+  pool.start();
+  return {
+    app,
+    pool,
+    scheduler,
+    limits,
+    metrics,
+    close() {
+      scheduler.close();
+      pool.stop();
+    },
+  };
 }

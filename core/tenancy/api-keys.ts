@@ -90,11 +90,22 @@ export async function revokeApiKeyAsOperator(db: Db, keyId: string, opts: { acto
  * 401; the secret is compared as a SHA-256 hash in constant time.
  */
 export function verifyApiKey(db: Db, presented: string, at = Date.now()): ApiKeyRow {
+  const id = parseApiKey(presented)?.id;
+  const row = id
+    ? (db.sqlite.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as ApiKeyRow | undefined)
+    : undefined;
+  return checkApiKey(row, presented, at);
+}
+
+/**
+ * The rules of `verifyApiKey` against a row already looked up (or cached) by the key's id:
+ * the secret must match its hash, and the key must be neither revoked nor expired.
+ */
+export function checkApiKey(row: ApiKeyRow | undefined, presented: string, at = Date.now()): ApiKeyRow {
   const parts = parseApiKey(presented);
-  const bad = new UnauthorizedError('invalid API key', 'invalid_api_key');
-  if (!parts) throw bad;
-  const row = db.sqlite.prepare('SELECT * FROM api_keys WHERE id = ?').get(parts.id) as ApiKeyRow | undefined;
-  if (!row || !equalHashes(row.secret_hash, sha256(parts.secret))) throw bad;
+  if (!parts || !row || row.id !== parts.id || !equalHashes(row.secret_hash, sha256(parts.secret))) {
+    throw new UnauthorizedError('invalid API key', 'invalid_api_key');
+  }
   if (row.revoked_at !== null) throw new UnauthorizedError('this API key has been revoked', 'api_key_revoked');
   if (row.expires_at !== null && row.expires_at <= at)
     throw new UnauthorizedError('this API key has expired', 'api_key_expired');

@@ -20,59 +20,70 @@ export function planView(plan: Plan): PlanView {
   };
 }
 
+/** The three plans every install starts with; the operator may edit them afterwards. */
+const DEFAULT_PLANS = [
+  {
+    id: 'starter',
+    name: 'Starter',
+    max_users: 5,
+    messages_per_day: 100,
+    monthly_token_budget: 2_000_000,
+    features: ['chat', 'memory', 'files'],
+    weight: 1,
+    max_concurrent: 2,
+    requests_per_minute: 30,
+    tokens_per_minute: 20_000,
+  },
+  {
+    id: 'professional',
+    name: 'Professional',
+    max_users: 20,
+    messages_per_day: 500,
+    monthly_token_budget: 10_000_000,
+    features: ['chat', 'memory', 'files', 'knowledge', 'web_search'],
+    weight: 2,
+    max_concurrent: 4,
+    requests_per_minute: 120,
+    tokens_per_minute: 100_000,
+  },
+  {
+    id: 'enterprise',
+    name: 'Enterprise',
+    max_users: null,
+    messages_per_day: null,
+    monthly_token_budget: 100_000_000,
+    features: [...FEATURES],
+    weight: 4,
+    max_concurrent: null,
+    requests_per_minute: null,
+    tokens_per_minute: null,
+  },
+] as const;
+
 /** Inserts the three default plans if they are missing; never overwrites an edited plan. */
 export function seedDefaultPlans(db: Db, models: { chatModel: string; embedModel: string }): void {
   const t = Date.now();
-  const both = JSON.stringify([models.chatModel, models.embedModel]);
   const insert = db.sqlite.prepare(
-    `INSERT OR IGNORE INTO plans (id, name, max_users, messages_per_day, monthly_token_budget,
-       features, allowed_models, default_model, embed_model, weight, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT OR IGNORE INTO plans (id, name, max_users, messages_per_day, monthly_token_budget, features,
+       allowed_models, default_model, embed_model, weight, max_concurrent, requests_per_minute,
+       tokens_per_minute, created_at, updated_at)
+     VALUES (@id, @name, @max_users, @messages_per_day, @monthly_token_budget, @features,
+       @allowed_models, @default_model, @embed_model, @weight, @max_concurrent, @requests_per_minute,
+       @tokens_per_minute, @t, @t)`,
   );
-  db.sqlite.transaction(() => {
-    insert.run(
-      'starter',
-      'Starter',
-      5,
-      100,
-      2_000_000,
-      JSON.stringify(['chat', 'memory', 'files']),
-      both,
-      models.chatModel,
-      models.embedModel,
-      1,
-      t,
-      t,
-    );
-    insert.run(
-      'professional',
-      'Professional',
-      20,
-      500,
-      10_000_000,
-      JSON.stringify(['chat', 'memory', 'files', 'knowledge', 'web_search']),
-      both,
-      models.chatModel,
-      models.embedModel,
-      2,
-      t,
-      t,
-    );
-    insert.run(
-      'enterprise',
-      'Enterprise',
-      null,
-      null,
-      100_000_000,
-      JSON.stringify(FEATURES),
-      JSON.stringify(['*']),
-      models.chatModel,
-      models.embedModel,
-      4,
-      t,
-      t,
-    );
-  })();
+  db.transaction(() => {
+    for (const plan of DEFAULT_PLANS) {
+      insert.run({
+        ...plan,
+        features: JSON.stringify(plan.features),
+        // Enterprise may use every model the operator pulls; the others the two defaults.
+        allowed_models: JSON.stringify(plan.id === 'enterprise' ? ['*'] : [models.chatModel, models.embedModel]),
+        default_model: models.chatModel,
+        embed_model: models.embedModel,
+        t,
+      });
+    }
+  });
 }
 
 /** Every plan (operator-level: plans are not tenant data). */
@@ -92,6 +103,8 @@ export interface EffectiveLimits {
   allowedModels: string[];
   features: Feature[];
   weight: number;
+  /** Requests of this tenant that may run on the GPU at once; null: no cap beyond the slots. */
+  maxConcurrent: number | null;
 }
 
 /** Combines a tenant's overrides with its plan. */
@@ -107,6 +120,7 @@ export function effectiveLimits(tenant: Tenant, plan: Plan): EffectiveLimits {
     allowedModels: p.allowed_models,
     features: p.features,
     weight: p.weight,
+    maxConcurrent: tenant.max_concurrent ?? p.max_concurrent,
   };
 }
 

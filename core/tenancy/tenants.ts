@@ -56,21 +56,14 @@ export async function createTenant(
     const taken = db.first(db.kysely.selectFrom('tenants').select('id').where('slug', '=', slug));
     if (taken) throw new ConflictError(`a tenant with slug "${slug}" already exists`, 'slug_taken');
     const t = Date.now();
-    const tenant: Tenant = {
-      id: newId(),
-      slug,
-      name,
-      plan_id: planId,
-      status: 'active',
-      status_reason: null,
-      default_model: null,
-      max_users: null,
-      messages_per_day: null,
-      monthly_token_budget: null,
-      created_at: t,
-      updated_at: t,
-    };
-    db.run(db.kysely.insertInto('tenants').values(tenant));
+    const id = newId();
+    // Overrides of the plan's limits start unset (NULL: the plan's value applies).
+    db.run(
+      db.kysely
+        .insertInto('tenants')
+        .values({ id, slug, name, plan_id: planId, status: 'active', created_at: t, updated_at: t }),
+    );
+    const tenant = db.first(db.kysely.selectFrom('tenants').selectAll().where('id', '=', id)) as Tenant;
     if (opts.bot) {
       const dup = db.first(
         db.kysely.selectFrom('tenant_bots').select('tenant_id').where('telegram_bot_id', '=', opts.bot.telegramBotId),

@@ -46,10 +46,13 @@ export class NdjsonMeter {
     }
   }
 
-  /** Reads one whole (non-streamed) response body. */
-  whole(body: OllamaChunk): void {
+  /**
+   * Reads one whole (non-streamed) response body. An embedding has no completion: its
+   * count is exact with the prompt count alone.
+   */
+  whole(body: OllamaChunk, embedding = false): void {
     if (body.error) this.error = body.error;
-    else this.final = body;
+    else this.final = embedding ? { ...body, done: true, eval_count: 0 } : body;
   }
 
   /** The counts so far: exact after the final chunk, estimated otherwise. */

@@ -25,6 +25,7 @@ export function recordUsage(
   status: UsageStatus,
   counts: Pick<MeterResult, 'promptTokens' | 'completionTokens' | 'exact'>,
   error: string | null = null,
+  costMicros = 0,
 ): void {
   try {
     ledger.record({
@@ -41,7 +42,7 @@ export function recordUsage(
       backend: req.backend,
       startedAt: req.startedAt,
       durationMs: Date.now() - req.startedAt,
-      costMicros: 0,
+      costMicros,
       exact: counts.exact,
     });
   } catch (err) {

@@ -38,7 +38,7 @@ describe('findMemberByTelegram', () => {
     const m = await findMemberByTelegram(t.db, 100);
     expect(m?.tenant.id).toBe(a.id);
     expect(m?.tenant.slug).toBe('alpha');
-    expect(m?.user).toEqual(r.user);
+    expect(m?.user).toMatchObject(r.user);
     expect((await findMemberByTelegram(t.db, 100, a.id))?.user.id).toBe(r.user.id);
   });
 

@@ -7,6 +7,11 @@ import { MIGRATIONS_DIR, MigrationError, migrate, pendingMigrations } from '../.
 import { childScript, coreModule } from './child-process.js';
 
 const INITIAL = '20261122T030000_initial';
+/** Every migration shipped, in order (new files must not break these tests). */
+const ALL = readdirSync(MIGRATIONS_DIR)
+  .filter((f) => /^\d{8}T\d{6}_[\w-]+\.sql$/.test(f))
+  .sort()
+  .map((f) => f.replace(/\.sql$/, ''));
 const BAD = '20991231T235959_broken';
 
 let dir: string;
@@ -113,13 +118,13 @@ describe('openDb', () => {
 describe('migrate', () => {
   it('applies the initial migration once and is idempotent', () => {
     const db = open();
-    expect(migrate(db)).toEqual([INITIAL]);
-    expect(appliedNames(db)).toEqual([INITIAL]);
+    expect(migrate(db)).toEqual(ALL);
+    expect(appliedNames(db)).toEqual(ALL);
     for (const t of ['tenants', 'tenant_users', 'usage_ledger', 'usage_daily', 'sealed_secrets', 'audit_log']) {
       expect(tableExists(db, t), t).toBe(true);
     }
     expect(migrate(db)).toEqual([]);
-    expect(appliedNames(db)).toEqual([INITIAL]);
+    expect(appliedNames(db)).toEqual(ALL);
   });
 
   it('applies only what a reopened database lacks', () => {
@@ -133,7 +138,7 @@ describe('migrate', () => {
 
   it('ignores files that are not timestamped SQL migrations', () => {
     const folder = migrationsWith({ 'README.md': '# not SQL', 'notes.sql': 'this is not SQL at all' });
-    expect(migrate(open(), folder)).toEqual([INITIAL]);
+    expect(migrate(open(), folder)).toEqual(ALL);
   });
 
   it('leaves no part of a broken migration applied, and names it', () => {
@@ -153,7 +158,7 @@ describe('migrate', () => {
     expect((error as Error).message).toContain(BAD);
     expect((error as Error).message).toContain('no_such_table');
     expect(tableExists(db, 'half_done')).toBe(false);
-    expect(appliedNames(db)).toEqual([INITIAL]);
+    expect(appliedNames(db)).toEqual(ALL);
     expect(pendingMigrations(db, folder)).toEqual([BAD]);
     // The database stays usable after the failure.
     expect(db.sqlite.prepare('SELECT count(*) FROM tenants').pluck().get()).toBe(0);
@@ -166,7 +171,7 @@ describe('migrate', () => {
     expect(tableExists(db, 'tenants')).toBe(false);
     expect(tableExists(db, 'half_done')).toBe(false);
     expect(appliedNames(db)).toEqual([]);
-    expect(pendingMigrations(db, folder)).toEqual([INITIAL, BAD]);
+    expect(pendingMigrations(db, folder)).toEqual([...ALL, BAD]);
   });
 
   it('applies the schema exactly once when two processes migrate a fresh file at once', async () => {
@@ -188,11 +193,11 @@ describe('migrate', () => {
     const results = await Promise.all([run(env), run(env)]);
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     const applied = results.map((r) => JSON.parse(r.stdout) as string[]);
-    expect(applied.flat()).toEqual([INITIAL]);
+    expect(applied.flat()).toEqual(ALL);
     expect(applied.filter((a) => a.length === 0)).toHaveLength(1);
 
     const db = open('shared.sqlite');
-    expect(appliedNames(db)).toEqual([INITIAL]);
+    expect(appliedNames(db)).toEqual(ALL);
     expect(tableExists(db, 'tenants')).toBe(true);
   });
 });
@@ -200,7 +205,7 @@ describe('migrate', () => {
 describe('pendingMigrations', () => {
   it('lists every migration of a fresh file, and none after migrate', () => {
     const db = open();
-    expect(pendingMigrations(db)).toEqual([INITIAL]);
+    expect(pendingMigrations(db)).toEqual(ALL);
     // Asking does not create anything.
     expect(tableExists(db, 'schema_migrations')).toBe(false);
     migrate(db);

@@ -32,6 +32,36 @@ export class OllamaBackend {
     if (res.status >= 400 && res.status < 500) throw new UpstreamRefusedError('Ollama', res.status, message);
     throw new UpstreamUnavailableError('Ollama', `${this.name} answered ${res.status}: ${message}`);
   }
+
+  /**
+   * The names of the models installed on the backend (`GET /api/tags`), as Ollama spells
+   * them. Any failure, including a body without a model list, is UpstreamUnavailableError;
+   * the pool's health check relies on that.
+   */
+  async listModels(signal: AbortSignal): Promise<string[]> {
+    let body: unknown;
+    try {
+      const res = await fetch(`${this.url}/api/tags`, { signal });
+      if (!res.ok) {
+        const message = await errorMessage(res);
+        throw new UpstreamUnavailableError('Ollama', `${this.name} answered ${res.status} to /api/tags: ${message}`);
+      }
+      body = await res.json();
+    } catch (err) {
+      if (err instanceof UpstreamUnavailableError) throw err;
+      throw new UpstreamUnavailableError('Ollama', `${this.name} is unreachable (${causeOf(err)})`, { cause: err });
+    }
+    const models = (body as { models?: unknown } | null)?.models;
+    if (!Array.isArray(models)) {
+      throw new UpstreamUnavailableError('Ollama', `${this.name} answered /api/tags without a model list`);
+    }
+    const names: string[] = [];
+    for (const m of models as { name?: unknown; model?: unknown }[]) {
+      if (typeof m?.name === 'string') names.push(m.name);
+      if (typeof m?.model === 'string' && m.model !== m.name) names.push(m.model);
+    }
+    return names;
+  }
 }
 
 /** Reads Ollama's `{"error": "…"}` body, falling back to the status text. */
@@ -48,7 +78,8 @@ async function errorMessage(res: Response): Promise<string> {
 
 /** The innermost cause of a fetch failure (ECONNREFUSED, …), for a readable message. */
 function causeOf(err: unknown): string {
-  let e = err as { cause?: unknown; code?: string; message?: string };
+  let e = err as { cause?: unknown; code?: string; message?: string; name?: string };
   while (e?.cause) e = e.cause as typeof e;
+  if (e?.name === 'TimeoutError') return 'no answer in time';
   return e?.code ?? e?.message ?? 'network error';
 }

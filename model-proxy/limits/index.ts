@@ -1,0 +1,12 @@
+export { Limits } from './limits.js';
+export { BUSY_RETRY_SECONDS } from './refusals.js';
+export { LIMIT_CACHE_MS, MESSAGE_ENDPOINTS } from './store.js';
+export type {
+  LimitSubject,
+  LimitsOptions,
+  LimitsSnapshot,
+  LimitWant,
+  PeriodUsage,
+  RateUsage,
+  Reservation,
+} from './types.js';

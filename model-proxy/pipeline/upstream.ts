@@ -1,0 +1,106 @@
+import http from 'node:http';
+import { Readable } from 'node:stream';
+import { UpstreamRefusedError, UpstreamUnavailableError } from '../../core/errors.js';
+
+/** Keep-alive connections to the backends, shared by every request. */
+const agent = new http.Agent({ keepAlive: true, maxSockets: 4_096, maxFreeSockets: 256 });
+
+/** A backend response whose headers have arrived. */
+export interface Upstream {
+  status: number;
+  /** The response body, chunk by chunk as the backend sends it. */
+  body: ReadableStream<Uint8Array>;
+  /**
+   * Asks the backend to stop generating without losing what it already sent: the
+   * connection is half-closed (FIN), which Ollama (Go's net/http) sees as the client going
+   * away and cancels the request; `body` keeps delivering the bytes already in flight and
+   * then ends. So what the backend produced is exactly what the proxy reads.
+   */
+  stop(): void;
+  /** Drops the connection at once (after `stop` if the backend does not end in time). */
+  destroy(): void;
+}
+
+/** Thrown when no byte of the response arrived: safe to retry on another backend. */
+export class BeforeFirstByteError extends UpstreamUnavailableError {
+  override name = 'BeforeFirstByteError';
+}
+
+/**
+ * POSTs JSON to `base + path` and resolves once the response headers arrive. Connection
+ * failures and 5xx answers reject with `BeforeFirstByteError` (retryable); a 4xx rejects
+ * with `UpstreamRefusedError` carrying Ollama's own message.
+ */
+export function openUpstream(base: string, path: string, body: unknown, signal?: AbortSignal): Promise<Upstream> {
+  const url = new URL(path, base);
+  const payload = Buffer.from(JSON.stringify(body));
+  const host = url.host;
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': payload.length },
+      },
+      (res) => {
+        const status = res.statusCode ?? 502;
+        if (status >= 400) {
+          collect(res).then((text) => {
+            const message = ollamaMessage(text, res.statusMessage ?? String(status));
+            reject(
+              status < 500
+                ? new UpstreamRefusedError('Ollama', status, message)
+                : new BeforeFirstByteError('Ollama', `${host} answered ${status}: ${message}`),
+            );
+          }, reject);
+          return;
+        }
+        let stopping: NodeJS.Timeout | undefined;
+        res.once('close', () => clearTimeout(stopping));
+        resolve({
+          status,
+          body: Readable.toWeb(res) as ReadableStream<Uint8Array>,
+          stop() {
+            if (req.socket && !req.socket.writableEnded) req.socket.end();
+            // A backend that ignores the half-close is cut off after a grace period.
+            stopping ??= setTimeout(() => req.destroy(), 2_000).unref();
+          },
+          destroy: () => req.destroy(),
+        });
+      },
+    );
+    const onAbort = () => req.destroy(new Error('aborted by the client'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    req.once('close', () => signal?.removeEventListener('abort', onAbort));
+    req.once('error', (err) => {
+      if (signal?.aborted) return reject(signal.reason ?? err);
+      const code = (err as NodeJS.ErrnoException).code ?? err.message;
+      reject(new BeforeFirstByteError('Ollama', `${host} is unreachable (${code})`, { cause: err }));
+    });
+    req.end(payload);
+  });
+}
+
+/** Reads a whole (small) response body as text. */
+function collect(res: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.once('error', reject);
+  });
+}
+
+/** Ollama's `{"error": "…"}` message, or the raw text. */
+function ollamaMessage(text: string, fallback: string): string {
+  try {
+    const parsed = JSON.parse(text) as { error?: unknown };
+    if (typeof parsed.error === 'string') return parsed.error;
+  } catch {
+    // not JSON
+  }
+  return text.slice(0, 200) || fallback;
+}
