@@ -86,7 +86,7 @@ export function createModelProxy(deps: ModelProxyDeps): ModelProxy {
     maxAttempts: Math.max(2, config.OLLAMA_URLS.length),
   };
   const directory: BackendDirectory = {
-    pick: (model) => (model ? pool.pick(model) : pool.backends.find((_, i) => pool.states()[i]?.healthy)),
+    pick: (model) => pool.backendFor(model),
   };
 
   const app = new Hono<ProxyEnv>();

@@ -21,6 +21,13 @@ export interface Upstream {
   destroy(): void;
 }
 
+/**
+ * Longest wait for a backend's response headers. Ollama answers headers when generation
+ * starts, after loading the model, which can take minutes for a large one; a backend that
+ * hangs past this frees its slot.
+ */
+export const HEADERS_TIMEOUT_MS = 300_000;
+
 /** Thrown when no byte of the response arrived: safe to retry on another backend. */
 export class BeforeFirstByteError extends UpstreamUnavailableError {
   override name = 'BeforeFirstByteError';
@@ -58,6 +65,7 @@ export function openUpstream(base: string, path: string, body: unknown, signal?:
           }, reject);
           return;
         }
+        req.setTimeout(0); // streaming answers may pause between tokens; the client decides when to give up
         let stopping: NodeJS.Timeout | undefined;
         res.once('close', () => clearTimeout(stopping));
         resolve({
@@ -72,6 +80,7 @@ export function openUpstream(base: string, path: string, body: unknown, signal?:
         });
       },
     );
+    req.setTimeout(HEADERS_TIMEOUT_MS, () => req.destroy(new Error(`no response within ${HEADERS_TIMEOUT_MS / 1000} s`)));
     const onAbort = () => req.destroy(new Error('aborted by the client'));
     signal?.addEventListener('abort', onAbort, { once: true });
     req.once('close', () => signal?.removeEventListener('abort', onAbort));
