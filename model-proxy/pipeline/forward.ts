@@ -115,7 +115,8 @@ export async function forward(deps: PipelineDeps, spec: ForwardSpec): Promise<Fo
       throw err;
     }
   }
-  return { kind: 'stream', stream: meteredStream(up, meter, spec, settle) };
+  const firstByte = () => deps.metrics.firstByte(spec, (Date.now() - startedAt) / 1000);
+  return { kind: 'stream', stream: meteredStream(up, meter, settle, firstByte, spec) };
 }
 
 /**
@@ -126,8 +127,9 @@ export async function forward(deps: PipelineDeps, spec: ForwardSpec): Promise<Fo
 function meteredStream(
   up: Upstream,
   meter: NdjsonMeter,
-  spec: ForwardSpec,
   settle: (status: UsageStatus, counts: MeterResult, error: string | null) => void,
+  onFirstByte: () => void,
+  spec: ForwardSpec,
 ): ReadableStream<Uint8Array> {
   const reader = up.body.getReader();
   let first = true;
@@ -149,7 +151,7 @@ function meteredStream(
         }
         if (first) {
           first = false;
-          spec.onFirstByte?.();
+          onFirstByte();
         }
         meter.push(value);
         controller.enqueue(value);

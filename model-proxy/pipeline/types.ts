@@ -56,8 +56,6 @@ export interface ForwardSpec {
   maxCompletion: number;
   /** Aborted when the client goes away. */
   clientSignal: AbortSignal;
-  /** Called when the first byte of a streamed answer arrives (time to first token). */
-  onFirstByte?: () => void;
 }
 
 /** What the backend answered: a whole JSON body, or an NDJSON stream being metered. */

@@ -43,6 +43,7 @@ export function openUpstream(base: string, path: string, body: unknown, signal?:
   const payload = Buffer.from(JSON.stringify(body));
   const host = url.host;
   return new Promise((resolve, reject) => {
+    const onAbort = () => req.destroy(new Error('aborted by the client'));
     const req = http.request(
       {
         agent,
@@ -53,6 +54,9 @@ export function openUpstream(base: string, path: string, body: unknown, signal?:
         headers: { 'content-type': 'application/json', 'content-length': payload.length },
       },
       (res) => {
+        // From here the body's reader decides: a client that leaves is handled by stop(),
+        // which lets the bytes already sent arrive; destroying now would lose them.
+        signal?.removeEventListener('abort', onAbort);
         const status = res.statusCode ?? 502;
         if (status >= 400) {
           collect(res).then((text) => {
@@ -80,8 +84,9 @@ export function openUpstream(base: string, path: string, body: unknown, signal?:
         });
       },
     );
-    req.setTimeout(HEADERS_TIMEOUT_MS, () => req.destroy(new Error(`no response within ${HEADERS_TIMEOUT_MS / 1000} s`)));
-    const onAbort = () => req.destroy(new Error('aborted by the client'));
+    req.setTimeout(HEADERS_TIMEOUT_MS, () =>
+      req.destroy(new Error(`no response within ${HEADERS_TIMEOUT_MS / 1000} s`)),
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
     req.once('close', () => signal?.removeEventListener('abort', onAbort));
     req.once('error', (err) => {

@@ -1,4 +1,4 @@
-import { LimitError, UpstreamUnavailableError } from '../../core/errors.js';
+import { LimitError, NotFoundError, UpstreamUnavailableError } from '../../core/errors.js';
 import type { OllamaBackend } from '../backends/ollama/client.js';
 import type { BackendPool } from '../backends/pool.js';
 import { DeficitRoundRobin } from './drr.js';
@@ -226,7 +226,13 @@ export class FairScheduler {
     waiter.req.signal?.removeEventListener('abort', waiter.onAbort);
   }
 
-  private unavailable(req: AcquireRequest): UpstreamUnavailableError {
+  private unavailable(req: AcquireRequest): UpstreamUnavailableError | NotFoundError {
+    // Every backend is healthy and answered its model list, and none has the model: it does
+    // not exist here (404, as Ollama says), rather than being out of reach for now (503).
+    const states = this.pool.states();
+    if (!req.exclude?.size && states.length > 0 && states.every((b) => b.healthy && b.models !== null)) {
+      return new NotFoundError(`model "${req.model}" not found, try pulling it first`, 'model_not_found');
+    }
     const tried = req.exclude?.size ? ` other than ${[...req.exclude].join(', ')}` : '';
     return new UpstreamUnavailableError('Ollama', `no healthy backend${tried} has model "${req.model}"`);
   }
