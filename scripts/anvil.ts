@@ -6,6 +6,7 @@ import { type Db, databasePath, openDb } from '../core/db/index.js';
 import { migrate } from '../core/db/migrate.js';
 import { seedDefaultPlans } from '../core/tenancy/plans.js';
 import { adminCreate, apikeyCreate, apikeyList, apikeyRevoke, inviteCreate } from './cli/access.js';
+import { priceList, priceRemove, priceSet } from './cli/prices.js';
 import { migrateCommand, planList, usageCommand } from './cli/reports.js';
 import { type CliCommand, type CliContext, isExplained, parseCommandArgs, UsageError } from './cli/runtime.js';
 import { tenantCreate, tenantList, tenantResume, tenantShow, tenantSuspend } from './cli/tenant.js';
@@ -20,6 +21,9 @@ export const COMMANDS: CliCommand[] = [
   tenantSuspend,
   tenantResume,
   planList,
+  priceSet,
+  priceList,
+  priceRemove,
   inviteCreate,
   apikeyCreate,
   apikeyList,

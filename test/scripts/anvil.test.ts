@@ -181,3 +181,19 @@ describe('the npm entry point', () => {
     expect(bad.stderr).toMatch(/Unknown option '--bogus'/);
   }, 60_000);
 });
+
+describe('anvil price', () => {
+  it('sets, lists and removes a plan price; refuses bad numbers and unknown plans', async () => {
+    const set = await cli('price set --plan starter --model llama3.1:8b --input 150000 --output 600000 --json');
+    expect(set.code).toBe(0);
+    expect(JSON.parse((await cli('price list --plan starter --json')).stdout)).toMatchObject([
+      { model: 'llama3.1:8b', inputMicrosPerMtok: 150_000, outputMicrosPerMtok: 600_000 },
+    ]);
+    expect((await cli('price set --plan starter --model x --input 1.5 --output 2')).code).toBe(2);
+    expect((await cli('price set --plan gold --model x --input 1 --output 2')).stderr).toBe('error: no plan "gold"');
+    expect(JSON.parse((await cli('price remove --plan starter --model llama3.1:8b --json')).stdout)).toEqual({
+      removed: true,
+    });
+    expect(JSON.parse((await cli('price list --plan starter --json')).stdout)).toEqual([]);
+  });
+});
