@@ -136,7 +136,7 @@ describe('a Telegram message, end to end', () => {
   it("a linked user's question is answered with the model's text and metered exactly to the tenant", async () => {
     const reply = await ask(ANN, 'What is the yield strength of S355?');
     expect(reply).toBe(ANSWER);
-    const seen = ollama.requests.at(-1)!;
+    const seen = ollama.requests.filter((r) => r.path === '/api/chat').at(-1)!;
     const rows = ledger();
     expect(rows).toHaveLength(1);
     const userId = (
@@ -170,7 +170,9 @@ describe('a Telegram message, end to end', () => {
 
   it('the second question carries the first exchange as history', async () => {
     await ask(ANN, 'And S235?');
-    const body = ollama.requests.at(-1)!.body as { messages: { role: string; content: string }[] };
+    const body = ollama.requests.filter((r) => r.path === '/api/chat').at(-1)!.body as {
+      messages: { role: string; content: string }[];
+    };
     expect(body.messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
     expect(body.messages[0]?.content).toMatch(/assistant of ABC Steel/);
   });
@@ -182,7 +184,8 @@ describe('a Telegram message, end to end', () => {
       const reply = await ask(ANN, 'Are you there?');
       expect(reply).toBe('The assistant is busy right now. Please try again in a minute.');
       // The proxy either refused before any backend (no row) or recorded the failure with no tokens.
-      for (const row of ledger().slice(before)) expect(row).toMatchObject({ status: 'error', prompt_tokens: 0, completion_tokens: 0 });
+      for (const row of ledger().slice(before))
+        expect(row).toMatchObject({ status: 'error', prompt_tokens: 0, completion_tokens: 0 });
     } finally {
       ollama.setDown(false);
     }

@@ -20,6 +20,8 @@ let starterKey: string;
 let enterpriseKey: string;
 let starterId: string;
 
+/** The fake's last record of a path (health checks hit /api/tags in between). */
+const lastSeen = (path: string) => fake.requests.filter((r) => r.path === path).at(-1)!;
 const rowFor = (requestId: string | null) =>
   t.db.sqlite.prepare('SELECT * FROM usage_ledger WHERE request_id = ?').get(requestId) as UsageLedgerTable | undefined;
 const until = async (check: () => boolean) => {
@@ -62,7 +64,7 @@ describe('the Ollama-compatible API with the ollama client', () => {
     const stream = await client().generate({ model: 'llama3.1:8b', prompt: 'Describe a fillet weld.', stream: true });
     let text = '';
     for await (const part of stream) text += part.response;
-    const seen = fake.requests.at(-1)!;
+    const seen = lastSeen('/api/generate');
     expect(text.length).toBeGreaterThan(0);
     const generated = () => t.db.sqlite.prepare("SELECT * FROM usage_ledger WHERE endpoint = '/api/generate'").get();
     expect(await until(() => generated() !== undefined)).toBe(true);
@@ -86,7 +88,7 @@ describe('the Ollama-compatible API with the ollama client', () => {
     expect(row).toMatchObject({
       status: 'ok',
       exact: 1,
-      prompt_tokens: fake.requests.at(-1)!.promptEvalCount,
+      prompt_tokens: lastSeen('/api/embed').promptEvalCount,
       completion_tokens: 0,
     });
   });
@@ -121,7 +123,7 @@ describe('the OpenAI-compatible API with the openai SDK', () => {
       text += chunk.choices[0]?.delta.content ?? '';
       if (chunk.usage) usage = chunk.usage;
     }
-    const seen = fake.requests.at(-1)!;
+    const seen = lastSeen('/api/chat');
     expect(text.length).toBeGreaterThan(0);
     expect(usage).toEqual({
       prompt_tokens: seen.promptEvalCount,

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LimitError, UpstreamUnavailableError } from '../../../core/errors.js';
+import { LimitError, NotFoundError, UpstreamUnavailableError } from '../../../core/errors.js';
 import { BackendPool } from '../../../model-proxy/backends/pool.js';
 import { type AcquireRequest, FairScheduler, type Lease } from '../../../model-proxy/scheduler/fair-scheduler.js';
 import { type FakeOllama, startFakeOllama } from '../../fakes/ollama.js';
@@ -286,7 +286,7 @@ describe('FairScheduler with a real backend', () => {
     await fake?.close();
   });
 
-  it('refuses at once with a 503 when no healthy backend has the model, even while slots are full', async () => {
+  it('refuses at once with a 404 when every backend answered and none has the model, even while slots are full', async () => {
     fake = await startFakeOllama({ models: ['llama3.1:8b'] });
     const pool = new BackendPool([fake.url], { slotsPerBackend: 1 });
     await pool.checkNow();
@@ -295,8 +295,8 @@ describe('FairScheduler with a real backend', () => {
     const started = Date.now();
     const err = await scheduler.acquire(req('a', { model: 'mistral' })).catch((e: unknown) => e);
     expect(Date.now() - started).toBeLessThan(50);
-    expect(err).toBeInstanceOf(UpstreamUnavailableError);
-    expect((err as Error).message).toBe('Ollama is unavailable: no healthy backend has model "mistral"');
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect((err as Error).message).toBe('model "mistral" not found, try pulling it first');
     // The short name of an installed model is the same model.
     const waiting = scheduler.acquire(req('b', { model: 'LLAMA3.1:8B' }));
     lease.release();
