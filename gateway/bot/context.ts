@@ -1,9 +1,13 @@
 import type { Context } from 'grammy';
 import type { Config } from '../../core/config/index.js';
 import type { Db } from '../../core/db/index.js';
+import type { GroupChat } from '../../core/db/schema.js';
 import type { Logger } from '../../core/logger.js';
 import type { LinkedMember } from '../../core/tenancy/members.js';
 import type { ModelClient } from '../model-client.js';
+import type { CommandMenus } from './commands.js';
+import type { Generations } from './generations.js';
+import type { ChatPacer } from './pacer.js';
 
 /** Which tenants a bot speaks for: the platform bot serves all, a white-label bot one. */
 export type BotScope = { kind: 'platform' } | { kind: 'tenant'; tenantId: string };
@@ -16,13 +20,29 @@ export interface GatewayDeps {
   models: ModelClient;
 }
 
+/** State one bot keeps across its updates (made by `createBot`). */
+export interface BotRuntime {
+  /** Answers being generated, per chat, for `/stop`. */
+  generations: Generations;
+  /** Sends and edits per chat, within Telegram's group limits. */
+  pacer: ChatPacer;
+  /** The bot's command menus. */
+  menus: CommandMenus;
+}
+
 /** Anvil's additions to grammY's context, set by `resolveMember`. */
 export interface AnvilFlavor {
   anvil: {
     scope: BotScope;
     deps: GatewayDeps;
-    /** The sender's tenant membership, or undefined for an unknown sender. */
+    /**
+     * The sender's tenant membership, or undefined for an unknown sender. In an enabled
+     * group it is the membership in the group's tenant (undefined for anyone else).
+     */
     member: LinkedMember | undefined;
+    /** In a group or supergroup: the enabled group, or undefined when the group is off. */
+    group: GroupChat | undefined;
+    runtime: BotRuntime;
     log: Logger;
   };
 }

@@ -1,35 +1,57 @@
 import { autoRetry } from '@grammyjs/auto-retry';
 import { sequentialize } from '@grammyjs/runner';
-import { Bot, type BotError, GrammyError, HttpError } from 'grammy';
+import { Bot, type BotError, type Composer, GrammyError, HttpError } from 'grammy';
+import { account } from '../features/account.js';
+import { admin } from '../features/admin.js';
 import { chat } from '../features/chat.js';
-import { help } from '../features/help.js';
+import { control } from '../features/control.js';
+import { groups } from '../features/groups.js';
 import { resolveMember } from '../features/member.js';
 import { onboarding } from '../features/onboarding.js';
-import type { BotContext, BotScope, GatewayDeps } from './context.js';
+import { pairing } from '../features/pairing.js';
+import { CommandMenus } from './commands.js';
+import type { BotContext, BotRuntime, BotScope, GatewayDeps } from './context.js';
+import { sequentialKey } from './control-lane.js';
+import { Generations } from './generations.js';
+import { ChatPacer } from './pacer.js';
 import { replies } from './replies.js';
 
 /**
  * Builds one bot (the platform bot or a tenant's white-label bot) with Anvil's features
- * installed in order: member resolution, help, onboarding (stops unknown senders), chat.
+ * installed in order: the control lane (`/stop` and `/help` are not sequentialized behind a
+ * chat's running answer), member resolution, the group policy, the control commands,
+ * onboarding (stops unknown senders), then admins', pairing, account and chat features, each
+ * behind its own error boundary. The default command menu is set on the first update.
  */
 export function createBot(token: string, scope: BotScope, deps: GatewayDeps): Bot<BotContext> {
   const bot = new Bot<BotContext>(token, { client: { apiRoot: deps.config.TELEGRAM_API_ROOT } });
   // Telegram's 429 (retry_after) and passing network errors are retried, not surfaced.
   bot.api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 60 }));
-  // The runner processes updates concurrently; one chat's updates still run in order.
-  bot.use(sequentialize((ctx) => ctx.chat?.id.toString()));
-  bot.use(resolveMember(deps, scope));
-  bot.use(help());
-  bot.use(onboarding());
-  bot.errorBoundary(replyOnError, chat());
+  const runtime: BotRuntime = {
+    generations: new Generations(),
+    pacer: new ChatPacer(),
+    menus: new CommandMenus(deps.logger.child({ scope: scope.kind })),
+  };
+  // The runner processes updates concurrently; one chat's updates still run in order,
+  // except control commands (see sequentialKey).
+  bot.use(sequentialize(sequentialKey));
+  bot.use(async (ctx, next) => {
+    void runtime.menus.ensureDefault(ctx.api);
+    await next();
+  });
+  bot.use(resolveMember(deps, scope, runtime));
+  const features: Composer<BotContext>[] = [groups(), control(), onboarding(), admin(), pairing(), account(), chat()];
+  for (const feature of features) bot.errorBoundary(replyOnError, feature);
   bot.catch((err) => logBotError(err, deps));
   return bot;
 }
 
 /** A feature threw: log it with the update id and tell the person something useful. */
 async function replyOnError(err: BotError<BotContext>): Promise<void> {
-  err.ctx.anvil.log.error({ err: err.error }, 'bot feature failed');
-  await err.ctx.reply(replies.internal).catch(() => undefined);
+  const { ctx } = err;
+  ctx.anvil.log.error({ err: err.error }, 'bot feature failed');
+  if (ctx.callbackQuery) await ctx.answerCallbackQuery({ text: replies.internal }).catch(() => undefined);
+  else if (ctx.chat) await ctx.reply(replies.internal).catch(() => undefined);
 }
 
 /** Last resort for errors outside a feature's boundary; says where the failure happened. */

@@ -1,8 +1,10 @@
-/** Telegram's limit on one message's text. */
-export const TELEGRAM_MAX_CHARS = 4096;
+import { TELEGRAM_MAX_CHARS } from '../render/split.js';
+
+/** Telegram's limit on one message's text (defined with the HTML splitter). */
+export { TELEGRAM_MAX_CHARS };
 
 /**
- * Splits text into pieces of at most `max` characters, preferring to break at a
+ * Splits plain text (no parse mode) into pieces of at most `max` characters, preferring to break at a
  * paragraph, then a line, then a space; never splits a surrogate pair.
  */
 export function splitMessage(text: string, max = TELEGRAM_MAX_CHARS): string[] {

@@ -1,79 +1,187 @@
 import { Composer } from 'grammy';
 import {
   appendMessage,
+  type ChatTurn,
   countUserMessagesSince,
-  endConversation,
   openConversation,
   recentHistory,
 } from '../../core/conversations.js';
+import { userFeatures } from '../../core/tenancy/access.js';
+import type { LinkedMember } from '../../core/tenancy/members.js';
 import { loadTenantContext } from '../../core/tenancy/tenants.js';
+import { monthStartDay, tenantTokensSince } from '../../core/usage/overview.js';
+import { AnswerStream } from '../bot/answer-stream.js';
 import type { BotContext } from '../bot/context.js';
 import { replies } from '../bot/replies.js';
-import { splitMessage } from '../bot/split.js';
-import { ModelCallError } from '../model-client.js';
+import { ModelCallError, type ModelFailure, type ModelStream } from '../model-client.js';
+import { escapeHtml } from '../render/escape.js';
+import { stripMention } from './groups.js';
+import { formatCount, isGroupChat, placeOf, requireActive } from './guards.js';
 import { systemPrompt } from './system-prompt.js';
 
 /** Tokens of earlier conversation sent with each question. */
 export const HISTORY_TOKEN_BUDGET = 3_000;
+/** Telegram shows "typing…" for about five seconds; it is renewed this often until text shows. */
+const TYPING_EVERY_MS = 4_500;
 
 /**
- * Answers a linked member's text: admission (tenant and user active, messages/day), the
- * conversation's history, one model call through the proxy, the reply split to fit.
+ * Answers a member's text: admission (team and user active, the chat feature, messages per
+ * day, the monthly token budget), the conversation's token-budgeted history, one streamed
+ * model call through the proxy shown as it is written (drafts in private chats, paced edits
+ * in groups), and the final answer as Telegram HTML split at 4096 characters. `/stop` (the
+ * control lane) aborts the call; what was written is kept and marked as stopped.
  */
 export function chat(): Composer<BotContext> {
   const composer = new Composer<BotContext>();
 
-  composer.command('new', async (ctx) => {
-    const { member, deps } = ctx.anvil;
-    if (!member || !ctx.chat) return;
-    await endConversation(deps.db, member.tenant.id, member.user.id, { chatId: ctx.chat.id });
-    await ctx.reply(replies.newConversation);
-  });
-
   composer.on('message:text', async (ctx) => {
-    const { member, deps, log } = ctx.anvil;
-    if (!member || ctx.message.text.startsWith('/')) return;
-    const { tenant, user } = member;
-    if (tenant.status !== 'active') return void (await ctx.reply(replies.tenantSuspended(tenant.name)));
-    if (user.status !== 'active') return void (await ctx.reply(replies.userSuspended));
-    const { limits } = await loadTenantContext(deps.db, tenant.id);
-    if (limits.messagesPerDay !== null) {
-      const today = new Date().setUTCHours(0, 0, 0, 0);
-      if ((await countUserMessagesSince(deps.db, tenant.id, today)) >= limits.messagesPerDay) {
-        return void (await ctx.reply(replies.dailyLimit(limits.messagesPerDay)));
-      }
-    }
-
-    await ctx.replyWithChatAction('typing').catch(() => undefined);
-    const place = { chatId: ctx.chat.id, threadId: ctx.message.message_thread_id ?? null };
-    const conversationId = await openConversation(deps.db, tenant.id, user.id, place);
-    const history = await recentHistory(deps.db, tenant.id, conversationId, HISTORY_TOKEN_BUDGET);
-    await appendMessage(deps.db, tenant.id, {
-      conversationId,
-      userId: user.id,
-      role: 'user',
-      content: ctx.message.text,
-    });
-
-    let answer: string;
-    try {
-      const res = await deps.models.chat({ tenantId: tenant.id, userId: user.id }, limits.defaultModel, [
-        { role: 'system', content: systemPrompt(tenant.name, user.display_name) },
-        ...history,
-        { role: 'user', content: ctx.message.text },
-      ]);
-      answer = res.text.trim() || '…';
-    } catch (err) {
-      if (!(err instanceof ModelCallError)) throw err;
-      const f = err.failure;
-      log.warn({ failure: f }, 'model call failed');
-      await ctx.reply(
-        f.kind === 'limit' ? replies.limit(f.message) : f.kind === 'unavailable' ? replies.busy : replies.internal,
-      );
+    const { runtime } = ctx.anvil;
+    const raw = ctx.message.text;
+    if (raw.startsWith('/')) {
+      if (ctx.chat.type === 'private' && ctx.anvil.member) await ctx.reply(replies.unknownCommand);
       return;
     }
-    await appendMessage(deps.db, tenant.id, { conversationId, userId: null, role: 'assistant', content: answer });
-    for (const piece of splitMessage(answer)) await ctx.reply(piece);
+    const member = await requireActive(ctx);
+    if (!member) return;
+    const question = isGroupChat(ctx.chat) ? stripMention(raw, ctx.me.username) : raw.trim();
+    if (!question) return void (await ctx.reply(replies.emptyMention));
+    const model = await admit(ctx, member);
+    if (!model) return;
+    const controller = runtime.generations.start(ctx.chat.id);
+    if (!controller) return void (await ctx.reply(replies.stillAnswering));
+    try {
+      await answer(ctx, member, model, question, controller.signal);
+    } finally {
+      runtime.generations.end(ctx.chat.id, controller);
+    }
   });
   return composer;
+}
+
+/** Checks what a plan allows before any model call; returns the model to use, or undefined after saying why not. */
+async function admit(ctx: BotContext, member: LinkedMember): Promise<string | undefined> {
+  const { db } = ctx.anvil.deps;
+  const { tenant, user } = member;
+  const { limits } = await loadTenantContext(db, tenant.id);
+  if (!userFeatures(limits, user).includes('chat')) return void (await ctx.reply(replies.noChatFeature));
+  if (limits.messagesPerDay !== null) {
+    const today = new Date().setUTCHours(0, 0, 0, 0);
+    if ((await countUserMessagesSince(db, tenant.id, today)) >= limits.messagesPerDay) {
+      return void (await ctx.reply(replies.dailyLimit(limits.messagesPerDay)));
+    }
+  }
+  if (limits.monthlyTokenBudget !== null) {
+    if ((await tenantTokensSince(db, tenant.id, monthStartDay())) >= limits.monthlyTokenBudget) {
+      return void (await ctx.reply(replies.budgetSpent(formatCount(limits.monthlyTokenBudget))));
+    }
+  }
+  return limits.defaultModel;
+}
+
+async function answer(
+  ctx: BotContext,
+  member: LinkedMember,
+  model: string,
+  question: string,
+  signal: AbortSignal,
+): Promise<void> {
+  const { deps, log, runtime } = ctx.anvil;
+  const { tenant, user } = member;
+  const chat = ctx.chat!;
+  const group = isGroupChat(chat);
+  const typing = keepTyping(ctx);
+  try {
+    const conversationId = await openConversation(deps.db, tenant.id, user.id, placeOf(ctx));
+    const history = await recentHistory(deps.db, tenant.id, conversationId, HISTORY_TOKEN_BUDGET, { names: group });
+    await appendMessage(deps.db, tenant.id, { conversationId, userId: user.id, role: 'user', content: question });
+    const messages: ChatTurn[] = [
+      { role: 'system', content: systemPrompt(tenant.name, user.display_name) },
+      ...history,
+      { role: 'user', content: group ? `${user.display_name}: ${question}` : question },
+    ];
+
+    let stream: ModelStream;
+    try {
+      stream = await deps.models.chatStream({ tenantId: tenant.id, userId: user.id }, model, messages, signal);
+    } catch (err) {
+      if (!(err instanceof ModelCallError)) throw err;
+      typing.stop();
+      await ctx.reply(failureReply(ctx, err.failure));
+      return;
+    }
+
+    const msg = ctx.msg;
+    const out = new AnswerStream({
+      api: ctx.api,
+      to: { chatId: chat.id, threadId: msg?.is_topic_message ? msg.message_thread_id : undefined },
+      mode: chat.type === 'private' ? 'draft' : 'edit',
+      pacer: runtime.pacer,
+      log,
+      replyTo: group ? msg?.message_id : undefined,
+    });
+    let text = '';
+    let failure: ModelFailure | undefined;
+    try {
+      for await (const delta of stream.deltas) {
+        typing.stop();
+        text += delta;
+        out.update(text);
+      }
+    } catch (err) {
+      if (!(err instanceof ModelCallError)) throw err;
+      failure = err.failure;
+      log.warn({ failure, requestId: stream.requestId }, 'the answer stream failed midway');
+    }
+    typing.stop();
+    const final = text.trim();
+    if (final) {
+      await appendMessage(deps.db, tenant.id, {
+        conversationId,
+        userId: null,
+        role: 'assistant',
+        content: final,
+        requestId: stream.requestId,
+      });
+    }
+    if (failure && !final) {
+      await ctx.reply(failureReply(ctx, failure));
+      return;
+    }
+    const note = signal.aborted ? replies.stoppedNote : failure ? replies.interruptedNote : undefined;
+    await out.finish(final, note && `<i>${escapeHtml(note)}</i>`);
+  } finally {
+    typing.stop();
+  }
+}
+
+/** Shows "typing…" at once and renews it until stopped (when the first text shows). */
+function keepTyping(ctx: BotContext): { stop(): void } {
+  const send = () => void ctx.replyWithChatAction('typing').catch(() => undefined);
+  send();
+  const timer = setInterval(send, TYPING_EVERY_MS);
+  return { stop: () => clearInterval(timer) };
+}
+
+/** What a person is told when the model call failed; the log gets the detail and the request id. */
+function failureReply(ctx: BotContext, f: ModelFailure): string {
+  const { log } = ctx.anvil;
+  if (f.kind === 'limit') {
+    log.info({ failure: f }, 'model call refused by a plan limit');
+    const detail = f.message.trim().replace(/\.$/, '');
+    if (/reset/i.test(detail) || f.retryAfterSeconds === null) return replies.limit(detail);
+    return replies.limitRetry(detail, inAbout(f.retryAfterSeconds));
+  }
+  if (f.kind === 'unavailable') {
+    log.warn({ requestId: f.requestId ?? null, err: f.message }, 'model proxy busy or unreachable');
+    return replies.busy;
+  }
+  log.error({ requestId: f.requestId ?? null, status: f.status, err: f.message }, 'model proxy refused the call');
+  return replies.internal;
+}
+
+/** "in about 5 minutes", for a Retry-After in seconds. */
+function inAbout(seconds: number): string {
+  if (seconds < 90) return `in about ${Math.max(1, Math.round(seconds))} seconds`;
+  if (seconds < 90 * 60) return `in about ${Math.round(seconds / 60)} minutes`;
+  return `in about ${Math.round(seconds / 3600)} hours`;
 }

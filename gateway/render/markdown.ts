@@ -1,0 +1,204 @@
+import { Lexer, type Token, type Tokens } from 'marked';
+import { decodeEntities, escapeAttribute, escapeHtml, htmlToPlainText } from './escape.js';
+
+/**
+ * Converts the model's Markdown into the HTML subset Telegram accepts (`b`, `i`, `s`, `u`,
+ * `code`, `pre` with a language class, `a href`, `blockquote`), using marked's lexer and
+ * rendering its tokens here: headings become bold lines, lists "• " / "1. " lines, tables a
+ * monospaced `<pre>` block, horizontal rules a line of box-drawing characters. Every other
+ * character is escaped, so raw HTML in the answer shows as text instead of breaking the
+ * message. Blockquotes are not nested (Telegram refuses that), nor is code put inside links.
+ */
+export function markdownToTelegramHtml(markdown: string): string {
+  const tokens = new Lexer({ gfm: true, breaks: false }).lex(markdown);
+  return blocks(tokens, { quoteDepth: 0, listDepth: 0 }).trim();
+}
+
+interface BlockState {
+  /** Blockquotes we are inside; only the outermost one becomes a tag. */
+  quoteDepth: number;
+  listDepth: number;
+}
+
+interface InlineState {
+  inLink: boolean;
+}
+
+const HR = '──────────';
+const LIST_INDENT = '   ';
+
+function blocks(tokens: Token[], st: BlockState, separator = '\n\n'): string {
+  const out: string[] = [];
+  for (const t of tokens) {
+    const rendered = block(t, st);
+    if (rendered.trim() !== '') out.push(rendered);
+  }
+  return out.join(separator);
+}
+
+function block(t: Token, st: BlockState): string {
+  const tok = t as Tokens.Generic;
+  switch (tok.type) {
+    case 'space':
+    case 'def':
+      return '';
+    case 'paragraph':
+      return inline((t as Tokens.Paragraph).tokens, { inLink: false });
+    case 'text': {
+      // Block-level text appears in tight list items; it carries inline tokens.
+      const text = t as Tokens.Text;
+      return text.tokens ? inline(text.tokens, { inLink: false }) : escapeHtml(decodeEntities(text.text));
+    }
+    case 'heading': {
+      const body = inline((t as Tokens.Heading).tokens, { inLink: false });
+      return body.trim() === '' ? '' : `<b>${body}</b>`;
+    }
+    case 'code':
+      return codeBlock(t as Tokens.Code);
+    case 'blockquote': {
+      const inner = blocks((t as Tokens.Blockquote).tokens, { ...st, quoteDepth: st.quoteDepth + 1 }, '\n');
+      return st.quoteDepth > 0 ? inner : `<blockquote>${inner}</blockquote>`;
+    }
+    case 'list':
+      return list(t as Tokens.List, st);
+    case 'table':
+      return table(t as Tokens.Table);
+    case 'hr':
+      return HR;
+    case 'html':
+      return escapeHtml((t as Tokens.HTML).text.trim());
+    default:
+      // A token type this renderer does not know (a future marked): show its source as text.
+      return escapeHtml(tok.raw.trim());
+  }
+}
+
+function codeBlock(t: Tokens.Code): string {
+  const code = escapeHtml(t.text.replace(/\n+$/, ''));
+  if (code === '') return '';
+  const lang = (t.lang ?? '').trim().split(/\s+/)[0] ?? '';
+  // A language name is put in an attribute: keep it to characters language names use.
+  const safe = /^[A-Za-z0-9_+#.-]{1,32}$/.test(lang) ? lang : '';
+  return safe ? `<pre><code class="language-${safe}">${code}</code></pre>` : `<pre>${code}</pre>`;
+}
+
+function list(t: Tokens.List, st: BlockState): string {
+  const indent = LIST_INDENT.repeat(st.listDepth);
+  const lines: string[] = [];
+  let n = typeof t.start === 'number' ? t.start : 1;
+  for (const item of t.items) {
+    const bullet = t.ordered ? `${n++}. ` : st.listDepth === 0 ? '• ' : '◦ ';
+    const box = item.task ? (item.checked ? '☑ ' : '☐ ') : '';
+    const head = `${indent}${bullet}${box}`;
+    const pad = `${indent}${' '.repeat(bullet.length)}`;
+    const parts: string[] = [];
+    let headUsed = false;
+    for (const child of item.tokens) {
+      if (child.type === 'checkbox') continue;
+      if (child.type === 'list') {
+        if (!headUsed) parts.push(head.trimEnd());
+        headUsed = true;
+        parts.push(list(child as Tokens.List, { ...st, listDepth: st.listDepth + 1 }));
+        continue;
+      }
+      const rendered = block(child, { ...st, listDepth: st.listDepth + 1 });
+      if (rendered.trim() === '') continue;
+      // Continuation lines line up under the item's text; code keeps its own indentation.
+      const body = child.type === 'code' ? rendered : rendered.replace(/\n/g, `\n${pad}`);
+      parts.push(headUsed ? `${pad}${body}` : `${head}${body}`);
+      headUsed = true;
+    }
+    if (!headUsed) parts.push(head.trimEnd());
+    lines.push(parts.join('\n'));
+  }
+  return lines.join('\n');
+}
+
+function table(t: Tokens.Table): string {
+  const cell = (c: Tokens.TableCell) =>
+    htmlToPlainText(inline(c.tokens, { inLink: true }))
+      .replace(/\s+/g, ' ')
+      .trim();
+  const rows = [t.header.map(cell), ...t.rows.map((r) => r.map(cell))];
+  const columns = Math.max(...rows.map((r) => r.length));
+  const width = (s: string) => Array.from(s).length;
+  const widths = Array.from({ length: columns }, (_, i) => Math.max(1, ...rows.map((r) => width(r[i] ?? ''))));
+  const pad = (s: string, i: number) => {
+    const room = (widths[i] ?? 0) - width(s);
+    const align = t.align[i];
+    if (align === 'right') return ' '.repeat(room) + s;
+    if (align === 'center') return ' '.repeat(Math.floor(room / 2)) + s + ' '.repeat(Math.ceil(room / 2));
+    return s + ' '.repeat(room);
+  };
+  const line = (r: string[]) =>
+    widths
+      .map((_, i) => pad(r[i] ?? '', i))
+      .join(' | ')
+      .trimEnd();
+  const rule = widths.map((w) => '-'.repeat(w)).join('-+-');
+  const text = [line(rows[0] ?? []), rule, ...rows.slice(1).map(line)].join('\n');
+  return `<pre>${escapeHtml(text)}</pre>`;
+}
+
+function inline(tokens: Token[] | undefined, st: InlineState): string {
+  if (!tokens) return '';
+  let out = '';
+  for (const t of tokens) out += inlineToken(t, st);
+  return out;
+}
+
+function wrap(tag: string, body: string): string {
+  return body === '' ? '' : `<${tag}>${body}</${tag}>`;
+}
+
+function inlineToken(t: Token, st: InlineState): string {
+  const tok = t as Tokens.Generic;
+  switch (tok.type) {
+    case 'text': {
+      const text = t as Tokens.Text;
+      return text.tokens ? inline(text.tokens, st) : escapeHtml(decodeEntities(text.text));
+    }
+    case 'escape':
+      return escapeHtml((t as Tokens.Escape).text);
+    case 'strong':
+      return wrap('b', inline((t as Tokens.Strong).tokens, st));
+    case 'em':
+      return wrap('i', inline((t as Tokens.Em).tokens, st));
+    case 'del':
+      return wrap('s', inline((t as Tokens.Del).tokens, st));
+    case 'codespan': {
+      const code = escapeHtml((t as Tokens.Codespan).text);
+      return st.inLink ? code : wrap('code', code);
+    }
+    case 'br':
+      return '\n';
+    case 'link': {
+      const link = t as Tokens.Link;
+      const text = inline(link.tokens, { inLink: true });
+      const href = safeUrl(link.href);
+      if (st.inLink || !href) return text || escapeHtml(link.href);
+      return `<a href="${escapeAttribute(href)}">${text || escapeHtml(href)}</a>`;
+    }
+    case 'image': {
+      const image = t as Tokens.Image;
+      const alt = escapeHtml(image.text || 'image');
+      const href = safeUrl(image.href);
+      return href && !st.inLink ? `<a href="${escapeAttribute(href)}">${alt}</a>` : alt;
+    }
+    case 'html': {
+      const raw = (t as Tokens.HTML).text;
+      return /^<br\s*\/?>$/i.test(raw.trim()) ? '\n' : escapeHtml(raw);
+    }
+    case 'checkbox':
+      return (t as Tokens.Checkbox).checked ? '☑ ' : '☐ ';
+    default:
+      return escapeHtml(tok.raw);
+  }
+}
+
+/** Links Telegram opens: web and tg:// addresses of sane length; anything else stays text. */
+function safeUrl(href: string): string | undefined {
+  const url = href.trim();
+  if (url.length > 2000 || /\s/.test(url)) return undefined;
+  return /^(https?:\/\/|tg:\/\/)/i.test(url) ? url : undefined;
+}

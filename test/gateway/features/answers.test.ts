@@ -1,0 +1,352 @@
+/**
+ * Answers in private chats: typing at once, the answer streamed as drafts, the final text
+ * as Telegram HTML (plain text when Telegram refuses the markup), long answers split, /stop
+ * mid-stream through the control lane, the proxy's 429 and 503 told plainly, and /usage
+ * agreeing with the ledger.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Tenant } from '../../../core/db/schema.js';
+import { ModelClient } from '../../../gateway/model-client.js';
+import { markdownToTelegramHtml } from '../../../gateway/render/markdown.js';
+import { TEST_INTERNAL_TOKEN } from '../../helpers/config.js';
+import { type Harness, startHarness, type TestBot, type TgUser } from './harness.js';
+
+const ANN: TgUser = { id: 5001, first_name: 'Ann', username: 'ann_welds' };
+const BEN: TgUser = { id: 5002, first_name: 'Ben' };
+
+let h: Harness;
+let bot: TestBot;
+let tenant: Tenant;
+let reply = 'S355 has a yield strength of **355 MPa**.';
+
+const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
+
+/** Waits for the answer to a private question: its final sendMessage calls, after `since`. */
+async function finalMessages(chatId: number, since: number, count = 1) {
+  await h.until(() => bot.callsTo(chatId, 'sendMessage', since).filter((c) => c.response?.ok).length >= count, 15_000);
+  return bot.callsTo(chatId, 'sendMessage', since).filter((c) => c.response?.ok);
+}
+
+beforeAll(async () => {
+  h = await startHarness({ reply: () => reply });
+  bot = await h.startBot('AnvilPlatformBot');
+  tenant = await h.tenant('abc-steel', { name: 'ABC Steel' });
+  await h.join(tenant.id, ANN);
+  await h.join(tenant.id, BEN);
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+afterEach(() => {
+  h.ollama.configure({ tokens: 5, chunkDelayMs: 0 });
+  reply = 'S355 has a yield strength of **355 MPa**.';
+});
+
+describe('a private answer', () => {
+  it('shows typing at once, streams drafts at most every 400 ms, and ends with the answer as HTML', async () => {
+    reply = Array.from({ length: 20 }, (_, i) => `word${i}`).join(' ');
+    reply = `**Answer:** ${reply}`;
+    h.ollama.configure({ tokens: 20, chunkDelayMs: 80 });
+    const since = h.telegram.calls.length;
+    bot.send(ANN, 'Give me twenty words');
+    const [final] = await finalMessages(ANN.id, since);
+    const calls = bot.callsTo(ANN.id, undefined, since);
+    expect(calls[0]?.method).toBe('sendChatAction');
+    expect(calls[0]?.params.action).toBe('typing');
+    const drafts = calls.filter((c) => c.method === 'sendMessageDraft');
+    expect(drafts.length).toBeGreaterThanOrEqual(2);
+    expect(drafts.every((d) => d.response?.ok && d.params.parse_mode === 'HTML')).toBe(true);
+    for (let i = 1; i < drafts.length; i++) {
+      expect((drafts[i] as { at: number }).at - (drafts[i - 1] as { at: number }).at).toBeGreaterThanOrEqual(350);
+    }
+    // Drafts grow towards the answer; all frames of one answer share its draft id.
+    expect(new Set(drafts.map((d) => d.params.draft_id)).size).toBe(1);
+    expect(String(drafts.at(-1)?.params.text).length).toBeGreaterThan(String(drafts[0]?.params.text).length);
+    expect(final?.params.parse_mode).toBe('HTML');
+    expect(final?.params.text).toBe(markdownToTelegramHtml(reply));
+    expect(calls.indexOf(final!)).toBeGreaterThan(calls.indexOf(drafts.at(-1)!));
+  });
+
+  it('is sent again as plain text when Telegram refuses its HTML, and the person sees no error', async () => {
+    reply = '**Bold** & <x> `code`';
+    h.telegram.failNext('sendMessage', 1, {
+      error_code: 400,
+      description: 'Bad Request: can\'t parse entities: Unsupported start tag "x" at byte offset 15',
+    });
+    const since = h.telegram.calls.length;
+    bot.send(ANN, 'Format something');
+    await h.until(() => bot.callsTo(ANN.id, 'sendMessage', since).length >= 2, 10_000);
+    const [refused, plain] = bot.callsTo(ANN.id, 'sendMessage', since);
+    expect(refused?.response?.ok).toBe(false);
+    expect(refused?.params.parse_mode).toBe('HTML');
+    expect(plain?.response?.ok).toBe(true);
+    expect(plain?.params.parse_mode).toBeUndefined();
+    expect(plain?.params.text).toBe('Bold & <x> code');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(bot.callsTo(ANN.id, 'sendMessage', since)).toHaveLength(2);
+    expect(h.telegram.sentTo(bot.token, ANN.id).at(-1)?.plain_text).toBe('Bold & <x> code');
+  });
+
+  it('splits a 10,000-character answer into valid messages of at most 4096 characters, losing nothing', async () => {
+    const paragraphs: string[] = [];
+    for (let i = 0; paragraphs.join('\n\n').length < 10_000; i++) {
+      paragraphs.push(`Paragraph ${i}: ${'steel plate thickness and grade '.repeat(8).trim()}.`);
+    }
+    reply = paragraphs.join('\n\n').slice(0, 10_000);
+    expect(reply).toHaveLength(10_000);
+    h.ollama.configure({ tokens: 40 });
+    const since = h.telegram.calls.length;
+    bot.send(ANN, 'Write a lot');
+    await h.until(
+      () =>
+        h.ledger().length > 0 &&
+        h.t.db.sqlite.prepare("SELECT 1 FROM messages WHERE role = 'assistant' AND length(content) >= 9000").get() !==
+          undefined,
+      15_000,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const sent = bot.callsTo(ANN.id, 'sendMessage', since);
+    expect(sent.length).toBeGreaterThanOrEqual(3);
+    expect(sent.every((c) => c.response?.ok)).toBe(true);
+    for (const c of sent) expect(String(c.params.text).length).toBeLessThanOrEqual(4096);
+    const shown = h.telegram.sentTo(bot.token, ANN.id).slice(-sent.length);
+    expect(squash(shown.map((m) => m.plain_text).join(' '))).toBe(squash(reply));
+  });
+});
+
+describe('a private answer, when things go wrong', () => {
+  it('streams by edits when the Bot API server refuses drafts', async () => {
+    reply = Array.from({ length: 30 }, (_, i) => `e${i}`).join(' ');
+    h.ollama.configure({ tokens: 30, chunkDelayMs: 80 });
+    h.telegram.failNext('sendMessageDraft', 1, { error_code: 404, description: 'Not Found: method not found' });
+    const since = h.telegram.calls.length;
+    bot.send(ANN, 'Thirty words');
+    await h.until(() => h.telegram.sentTo(bot.token, ANN.id).at(-1)?.plain_text === reply, 15_000);
+    const calls = bot.callsTo(ANN.id, undefined, since).filter((c) => c.method !== 'sendChatAction');
+    expect(calls.filter((c) => c.method === 'sendMessageDraft')).toHaveLength(1);
+    expect(calls.filter((c) => c.method === 'sendMessage')).toHaveLength(1);
+    expect(calls.filter((c) => c.method === 'editMessageText').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('keeps what was written when the model fails midway, and says the answer was cut off', async () => {
+    reply = 'alpha beta gamma delta epsilon';
+    h.ollama.configure({ tokens: 5 });
+    h.ollama.midStreamErrorNext(2, 'CUDA error: out of memory');
+    const text = await bot.ask(ANN, 'Greek letters?');
+    // The fake streams the reply in five equal slices; two arrived before the error.
+    expect(text).toBe('alpha beta g\n\n<i>The answer was cut off. Please try again in a minute.</i>');
+    expect(text).not.toMatch(/CUDA/);
+  });
+
+  it("refuses before any model call when the team's messages per day or monthly budget are used up, or the user may not chat", async () => {
+    const calls = h.modelCalls().length;
+    const sent = (
+      h.t.db.sqlite
+        .prepare("SELECT count(*) AS n FROM messages WHERE tenant_id = ? AND role = 'user'")
+        .get(tenant.id) as { n: number }
+    ).n;
+    h.t.db.sqlite.prepare('UPDATE tenants SET messages_per_day = ? WHERE id = ?').run(sent, tenant.id);
+    expect(await bot.ask(ANN, 'One more?')).toBe(
+      `Your team has reached its plan's limit of ${sent} messages today. It resets at midnight (UTC).`,
+    );
+    h.t.db.sqlite
+      .prepare('UPDATE tenants SET messages_per_day = NULL, monthly_token_budget = 10 WHERE id = ?')
+      .run(tenant.id);
+    expect(await bot.ask(ANN, 'One more?')).toBe(
+      "Your team has used its plan's monthly budget of 10 tokens. It resets on the 1st of next month (UTC).",
+    );
+    h.t.db.sqlite.prepare('UPDATE tenants SET monthly_token_budget = NULL WHERE id = ?').run(tenant.id);
+    h.t.db.sqlite
+      .prepare(
+        `UPDATE tenant_users SET features = '["memory"]' WHERE id = (SELECT user_id FROM telegram_links WHERE telegram_user_id = ?)`,
+      )
+      .run(ANN.id);
+    try {
+      expect(await bot.ask(ANN, 'One more?')).toBe(
+        'Chatting with the assistant is not included for your account. Please contact your admin.',
+      );
+    } finally {
+      h.t.db.sqlite.prepare('UPDATE tenant_users SET features = NULL').run();
+    }
+    expect(h.modelCalls().length).toBe(calls);
+  });
+});
+
+describe('/stop', () => {
+  it('ends a running answer at once, keeps the partial text marked as stopped, and the proxy meters it as aborted', async () => {
+    reply = Array.from({ length: 100 }, (_, i) => `part${i}`).join(' ');
+    h.ollama.configure({ tokens: 100, chunkDelayMs: 100 });
+    const since = h.telegram.calls.length;
+    const rowsBefore = h.ledger().length;
+    bot.send(BEN, 'Tell me a long story');
+    await h.telegram.waitForCall(
+      (c) =>
+        c.method === 'sendMessageDraft' &&
+        Number(c.params.chat_id) === BEN.id &&
+        String(c.params.text).includes('part3') &&
+        h.telegram.calls.indexOf(c) >= since,
+      10_000,
+    );
+    // The control lane: /help is answered while the answer is still being written.
+    const help = await bot.ask(BEN, '/help');
+    expect(help).toMatch(/^Write a question and the assistant answers/);
+    expect(bot.callsTo(BEN.id, 'sendMessage', since).filter((c) => c.params.parse_mode === 'HTML')).toHaveLength(0);
+
+    const stoppedAt = Date.now();
+    bot.send(BEN, '/stop');
+    const final = await h.telegram.waitForCall(
+      (c) =>
+        c.method === 'sendMessage' &&
+        Number(c.params.chat_id) === BEN.id &&
+        c.params.parse_mode === 'HTML' &&
+        h.telegram.calls.indexOf(c) >= since,
+      10_000,
+    );
+    expect(Date.now() - stoppedAt).toBeLessThan(3_000);
+    const text = String(final.params.text);
+    expect(text).toMatch(/^part0 part1 part2 part3 [^\n]*\n\n<i>Stopped\.<\/i>$/);
+    expect(text).not.toContain('part99');
+
+    await h.until(() => h.ledger().length > rowsBefore, 5_000);
+    const row = h.ledger().at(-1)!;
+    expect({ status: row.status, error: row.error }).toEqual({ status: 'aborted', error: null });
+    expect(row.completion_tokens).toBeGreaterThan(0);
+    expect(row.completion_tokens).toBeLessThan(100);
+    expect(h.modelCalls().at(-1)?.aborted).toBe(true);
+    const stored = h.t.db.sqlite
+      .prepare("SELECT content, request_id FROM messages WHERE role = 'assistant' ORDER BY created_at DESC LIMIT 1")
+      .get() as { content: string; request_id: string };
+    expect(stored.request_id).toBe(row.request_id);
+    expect(text.startsWith(stored.content)).toBe(true);
+
+    expect(await bot.ask(BEN, '/stop')).toBe('Nothing to stop: no answer is being written right now.');
+  });
+});
+
+describe('/usage', () => {
+  it("reports the user's and the tenant's tokens this month exactly as the ledger has them", async () => {
+    await bot.ask(ANN, 'One more question');
+    const text = await bot.ask(ANN, '/usage');
+    const ann = h.t.db.sqlite
+      .prepare(
+        `SELECT count(*) AS n, sum(prompt_tokens) AS p, sum(completion_tokens) AS c FROM usage_ledger
+         WHERE user_id = (SELECT user_id FROM telegram_links WHERE telegram_user_id = ?)`,
+      )
+      .get(ANN.id) as { n: number; p: number; c: number };
+    const team = h.t.db.sqlite
+      .prepare('SELECT sum(prompt_tokens + completion_tokens) AS t FROM usage_ledger WHERE tenant_id = ?')
+      .get(tenant.id) as { t: number };
+    const fmt = (n: number) => n.toLocaleString('en-US');
+    expect(ann.n).toBeGreaterThan(2);
+    expect(text).toContain(
+      `${fmt(ann.p + ann.c)} tokens in ${fmt(ann.n)} requests (${fmt(ann.p)} in, ${fmt(ann.c)} out)`,
+    );
+    expect(text).toContain(
+      `ABC Steel this month: ${fmt(team.t)} of 100,000,000 tokens used, ${fmt(100_000_000 - team.t)} left.`,
+    );
+    const today = h.t.db.sqlite
+      .prepare("SELECT count(*) AS n FROM messages WHERE tenant_id = ? AND role = 'user'")
+      .get(tenant.id) as { n: number };
+    expect(text).toContain(`Today (UTC): ${fmt(today.n)} messages (no daily limit) for the team`);
+  });
+});
+
+describe('conversations', () => {
+  it('carry history until /new starts fresh', async () => {
+    await bot.ask(ANN, 'First question');
+    const roles = () => h.lastPrompt().map((m) => m.role);
+    await bot.ask(ANN, 'Second question');
+    expect(roles().length).toBeGreaterThan(3);
+    expect(await bot.ask(ANN, '/new')).toBe('Started a new conversation. Earlier messages will not be used.');
+    await bot.ask(ANN, 'Fresh question');
+    expect(roles()).toEqual(['system', 'user']);
+  });
+});
+
+describe('when the proxy refuses', () => {
+  let stub: Server;
+  let answer: { status: number; body: unknown; headers: Record<string, string> };
+  let lines: string[];
+  let stubbed: TestBot;
+  const CARL: TgUser = { id: 5003, first_name: 'Carl' };
+
+  beforeAll(async () => {
+    stub = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+        res.end(JSON.stringify(answer.body));
+      });
+    });
+    await new Promise<void>((r) => stub.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
+    lines = [];
+    const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(s) });
+    stubbed = await h.startBot(
+      'StubbedProxyBot',
+      { kind: 'platform' },
+      {
+        models: new ModelClient(url, TEST_INTERNAL_TOKEN),
+        logger,
+      },
+    );
+    await h.join(tenant.id, CARL);
+  });
+
+  afterAll(async () => {
+    await new Promise((r) => stub.close(r));
+  });
+
+  it("a 429 is told as the plan's limit with the proxy's own words", async () => {
+    answer = {
+      status: 429,
+      body: { error: 'monthly token budget of 2,000,000 tokens reached; resets 2026-12-01 00:00 UTC' },
+      headers: { 'retry-after': '86400', 'x-request-id': 'req-429' },
+    };
+    expect(await stubbed.ask(CARL, 'Hi')).toBe(
+      "You have reached your plan's limit: monthly token budget of 2,000,000 tokens reached; resets 2026-12-01 00:00 UTC.",
+    );
+    answer = { status: 429, body: { error: 'rate limit of 30 requests per minute' }, headers: { 'retry-after': '40' } };
+    expect(await stubbed.ask(CARL, 'Hi')).toBe(
+      "You have reached your plan's limit: rate limit of 30 requests per minute. Try again in about 40 seconds.",
+    );
+  });
+
+  it('a 503 is "busy", logged with the request id', async () => {
+    answer = {
+      status: 503,
+      body: { error: 'Ollama is unavailable: no healthy backend' },
+      headers: { 'retry-after': '30', 'x-request-id': 'req-503-abc' },
+    };
+    expect(await stubbed.ask(CARL, 'Hi')).toBe('The assistant is busy right now. Please try again in a minute.');
+    const logged = lines.map((l) => JSON.parse(l) as { msg: string; requestId?: string });
+    expect(logged.find((l) => l.msg === 'model proxy busy or unreachable')?.requestId).toBe('req-503-abc');
+  });
+
+  it('an unreachable proxy is "busy" too', async () => {
+    const down = await h.startBot(
+      'DownProxyBot',
+      { kind: 'platform' },
+      {
+        models: new ModelClient('http://127.0.0.1:9', TEST_INTERNAL_TOKEN),
+      },
+    );
+    expect(await down.ask(CARL, 'Hi')).toBe('The assistant is busy right now. Please try again in a minute.');
+  });
+});
+
+describe('command menus', () => {
+  it('the member menu is set once per bot', async () => {
+    const set = h.telegram.calls.filter(
+      (c) => c.token === bot.token && c.method === 'setMyCommands' && !c.params.scope,
+    );
+    expect(set).toHaveLength(1);
+    const commands = (set[0]!.params.commands as { command: string }[]).map((c) => c.command);
+    expect(commands).toEqual(['start', 'help', 'new', 'stop', 'usage', 'whoami']);
+  });
+});
