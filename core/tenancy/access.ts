@@ -1,4 +1,5 @@
 import { audit } from '../audit.js';
+import { newId } from '../crypto/tokens.js';
 import type { Db } from '../db/index.js';
 import type { ActiveStatus, TenantRole, TenantUser } from '../db/schema.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
@@ -9,7 +10,7 @@ import { type EffectiveLimits, effectiveLimits, type Feature } from './plans.js'
  * active users. Call it inside the `db.transaction` that adds or reactivates the user, so
  * the count still holds when the row is written.
  */
-export function assertSeatAvailable(db: Db, tenantId: string): void {
+export function assertSeatAvailable(db: Db, tenantId: string, toldTo: 'admin' | 'newcomer' = 'admin'): void {
   const tenant = db.first(db.kysely.selectFrom('tenants').selectAll().where('id', '=', tenantId));
   if (!tenant) throw new NotFoundError('no such tenant', 'tenant_not_found');
   const plan = db.first(db.kysely.selectFrom('plans').selectAll().where('id', '=', tenant.plan_id))!;
@@ -23,11 +24,49 @@ export function assertSeatAvailable(db: Db, tenantId: string): void {
       .where('status', '=', 'active'),
   )!;
   if (n >= maxUsers) {
-    throw new ForbiddenError(
-      `${tenant.name} has reached its plan's limit of ${maxUsers} users. Suspend someone or ask the operator for a larger plan.`,
-      'max_users',
-    );
+    // The admin can act on it; someone joining can only ask the admin.
+    const next = toldTo === 'admin' ? 'Suspend someone or ask the operator for a larger plan.' : 'Ask your admin.';
+    throw new ForbiddenError(`${tenant.name} has reached its plan's limit of ${maxUsers} users. ${next}`, 'max_users');
   }
+}
+
+/** A Telegram account joining a tenant. */
+export interface NewTelegramMember {
+  role: TenantRole;
+  displayName: string;
+  telegramUserId: number;
+  telegramUsername: string | null;
+}
+
+/**
+ * Adds a tenant user linked to a Telegram account. Call it inside the `db.transaction`
+ * that checked the seat (assertSeatAvailable) and consumed the invite or request.
+ */
+export function addTelegramMember(db: Db, tenantId: string, m: NewTelegramMember, at = Date.now()): TenantUser {
+  const id = newId();
+  db.run(
+    db.kysely.insertInto('tenant_users').values({
+      id,
+      tenant_id: tenantId,
+      display_name: m.displayName.slice(0, 120) || `user ${m.telegramUserId}`,
+      role: m.role,
+      status: 'active',
+      features: null,
+      created_at: at,
+      updated_at: at,
+    }),
+  );
+  db.run(
+    db.kysely.insertInto('telegram_links').values({
+      id: newId(),
+      tenant_id: tenantId,
+      user_id: id,
+      telegram_user_id: m.telegramUserId,
+      telegram_username: m.telegramUsername,
+      linked_at: at,
+    }),
+  );
+  return db.first(db.kysely.selectFrom('tenant_users').selectAll().where('id', '=', id)) as TenantUser;
 }
 
 /** The features a user may use: the plan's, narrowed by the user's own list when it has one. */

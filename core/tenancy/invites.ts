@@ -4,7 +4,7 @@ import { newId, newInviteCode, sha256Hex } from '../crypto/tokens.js';
 import type { Db } from '../db/index.js';
 import type { TenantRole, TenantUser } from '../db/schema.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
-import { effectiveLimits } from './plans.js';
+import { addTelegramMember, assertSeatAvailable } from './access.js';
 
 /** Parses a duration such as `72h`, `30m`, `7d` into milliseconds. */
 export function parseDuration(text: string): number {
@@ -114,45 +114,19 @@ export async function redeemInvite(
         .where('telegram_user_id', '=', who.telegramUserId),
     );
     if (linked) throw new ConflictError(`You are already a member of ${tenant.name}.`, 'already_member');
-    const plan = db.first(db.kysely.selectFrom('plans').selectAll().where('id', '=', tenant.plan_id))!;
-    const { maxUsers } = effectiveLimits(tenant, plan);
-    if (maxUsers !== null) {
-      const { n } = db.first(
-        db.kysely
-          .selectFrom('tenant_users')
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .where('tenant_id', '=', tenant.id)
-          .where('status', '=', 'active'),
-      )!;
-      if (n >= maxUsers) {
-        throw new ForbiddenError(
-          `${tenant.name} has reached its plan's limit of ${maxUsers} users. Ask your admin.`,
-          'max_users',
-        );
-      }
-    }
-    // The transaction holds the write lock (BEGIN IMMEDIATE), so the check above still holds.
+    assertSeatAvailable(db, tenant.id, 'newcomer');
+    // The transaction holds the write lock (BEGIN IMMEDIATE), so the checks above still hold.
     db.run(db.kysely.updateTable('invites').set({ redeemed_at: t }).where('id', '=', invite.id));
-    const user: TenantUser = {
-      id: newId(),
-      tenant_id: tenant.id,
-      display_name: who.displayName.slice(0, 120) || `user ${who.telegramUserId}`,
-      role: invite.role,
-      status: 'active',
-      features: null,
-      created_at: t,
-      updated_at: t,
-    };
-    db.run(db.kysely.insertInto('tenant_users').values(user));
-    db.run(
-      db.kysely.insertInto('telegram_links').values({
-        id: newId(),
-        tenant_id: tenant.id,
-        user_id: user.id,
-        telegram_user_id: who.telegramUserId,
-        telegram_username: who.username ?? null,
-        linked_at: t,
-      }),
+    const user = addTelegramMember(
+      db,
+      tenant.id,
+      {
+        role: invite.role,
+        displayName: who.displayName,
+        telegramUserId: who.telegramUserId,
+        telegramUsername: who.username ?? null,
+      },
+      t,
     );
     db.run(db.kysely.updateTable('invites').set({ redeemed_by: user.id }).where('id', '=', invite.id));
     audit(db, { actor: `user:${user.id}`, tenantId: tenant.id, action: 'invite.redeem', target: invite.id });

@@ -3,7 +3,7 @@ import { newId, randomToken } from '../crypto/tokens.js';
 import type { Db } from '../db/index.js';
 import type { PairingRequest, Tenant, TenantUser } from '../db/schema.js';
 import { ConflictError, NotFoundError } from '../errors.js';
-import { assertSeatAvailable } from './access.js';
+import { addTelegramMember, assertSeatAvailable } from './access.js';
 import type { TelegramIdentity } from './invites.js';
 
 /** How long a pairing request waits for an admin. */
@@ -158,26 +158,16 @@ export async function decidePairing(
         user = db.first(db.kysely.selectFrom('tenant_users').selectAll().where('id', '=', linked.user_id));
       } else {
         assertSeatAvailable(db, tenantId);
-        user = {
-          id: newId(),
-          tenant_id: tenantId,
-          display_name: request.display_name,
-          role: 'member',
-          status: 'active',
-          features: null,
-          created_at: at,
-          updated_at: at,
-        };
-        db.run(db.kysely.insertInto('tenant_users').values(user));
-        db.run(
-          db.kysely.insertInto('telegram_links').values({
-            id: newId(),
-            tenant_id: tenantId,
-            user_id: user.id,
-            telegram_user_id: request.telegram_user_id,
-            telegram_username: request.telegram_username,
-            linked_at: at,
-          }),
+        user = addTelegramMember(
+          db,
+          tenantId,
+          {
+            role: 'member',
+            displayName: request.display_name,
+            telegramUserId: request.telegram_user_id,
+            telegramUsername: request.telegram_username,
+          },
+          at,
         );
       }
     }
