@@ -10,6 +10,9 @@ export const newApiKeySchema = z.object({
   name: z.string().trim().min(1, 'a key needs a name').max(80),
   expiresAt: z.number().int().positive().nullable().default(null),
   allowedModels: z.array(z.string().min(1)).nullable().default(null),
+  /** The key's own rate limits, on top of the tenant's; null: none of its own. */
+  requestsPerMinute: z.number().int().positive().nullable().default(null),
+  tokensPerMinute: z.number().int().positive().nullable().default(null),
 });
 
 /** What leaves the process about a key: never its hash. */
@@ -37,7 +40,7 @@ export async function createApiKey(
   input: z.input<typeof newApiKeySchema>,
   opts: { actor: string },
 ): Promise<{ key: string; view: ApiKeyView }> {
-  const { name, expiresAt, allowedModels } = newApiKeySchema.parse(input);
+  const { name, expiresAt, allowedModels, requestsPerMinute, tokensPerMinute } = newApiKeySchema.parse(input);
   const { id, secret, key } = newApiKey();
   const row: ApiKeyRow = {
     id,
@@ -51,7 +54,11 @@ export async function createApiKey(
     last_used_at: null,
   };
   await db.transaction(() => {
-    db.run(db.kysely.insertInto('api_keys').values(row));
+    db.run(
+      db.kysely
+        .insertInto('api_keys')
+        .values({ ...row, requests_per_minute: requestsPerMinute, tokens_per_minute: tokensPerMinute }),
+    );
     audit(db, { actor: opts.actor, tenantId, action: 'apikey.create', target: id, detail: { name } });
   });
   return { key, view: apiKeyView(row) };

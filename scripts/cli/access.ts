@@ -56,16 +56,26 @@ export const inviteCreate: CliCommand = {
   },
 };
 
+/** An optional positive whole number flag (a per-minute limit), or a usage error. */
+function perMinute(values: Record<string, string | boolean | undefined>, name: string): number | null {
+  const text = optionalString(values, name);
+  if (text === undefined) return null;
+  if (!/^[1-9]\d*$/.test(text)) throw new UsageError(`--${name} is a whole number per minute, e.g. 60`);
+  return Number(text);
+}
+
 /** `anvil apikey create`: the key is printed once and never stored. */
 export const apikeyCreate: CliCommand = {
   name: 'apikey create',
-  usage: 'apikey create --tenant SLUG --name N [--expires 30d] [--models m1,m2]',
+  usage: 'apikey create --tenant SLUG --name N [--expires 30d] [--models m1,m2] [--rpm N] [--tpm N]',
   summary: 'a tenant API key for the model proxy (shown once)',
   options: {
     tenant: { type: 'string' },
     name: { type: 'string' },
     expires: { type: 'string' },
     models: { type: 'string' },
+    rpm: { type: 'string' },
+    tpm: { type: 'string' },
   },
   async run(ctx, v) {
     const db = ctx.db();
@@ -84,6 +94,8 @@ export const apikeyCreate: CliCommand = {
               .map((m) => m.trim())
               .filter(Boolean)
           : null,
+        requestsPerMinute: perMinute(v, 'rpm'),
+        tokensPerMinute: perMinute(v, 'tpm'),
       },
       { actor: 'cli' },
     );

@@ -123,6 +123,16 @@ describe('anvil invite, apikey, usage, plan, admin, migrate', () => {
     expect((await cli(`apikey revoke ${created.id}`)).code).toBe(0);
     expect(JSON.parse((await cli('apikey list --tenant abc-steel --json')).stdout)[0].revoked_at).not.toBeNull();
     expect((await cli('apikey revoke nosuchkey')).code).toBe(1);
+    const limited = JSON.parse(
+      (await cli('apikey create --tenant abc-steel --name batch --rpm 10 --tpm 5000 --json')).stdout,
+    );
+    const db = openDb(databasePath(dir));
+    const row = db.sqlite
+      .prepare('SELECT requests_per_minute, tokens_per_minute FROM api_keys WHERE id = ?')
+      .get(limited.id);
+    await db.close();
+    expect(row).toEqual({ requests_per_minute: 10, tokens_per_minute: 5000 });
+    expect((await cli('apikey create --tenant abc-steel --name bad --rpm 0')).code).toBe(2);
   });
 
   it('reports usage and refuses bad dates', async () => {
