@@ -3,6 +3,7 @@ import type { Config } from '../../core/config/index.js';
 import type { Db } from '../../core/db/index.js';
 import type { GroupChat } from '../../core/db/schema.js';
 import type { Logger } from '../../core/logger.js';
+import type { ObjectStore } from '../../core/storage/object-store.js';
 import type { LinkedMember } from '../../core/tenancy/members.js';
 import type { ModelClient } from '../model-client.js';
 import type { CommandMenus } from './commands.js';
@@ -18,6 +19,11 @@ export interface GatewayDeps {
   config: Config;
   logger: Logger;
   models: ModelClient;
+  /**
+   * Where files people send are kept (`createObjectStore(config)`); without it the files
+   * feature says that saving files is not set up.
+   */
+  objects?: ObjectStore;
 }
 
 /** State one bot keeps across its updates (made by `createBot`). */

@@ -5,6 +5,7 @@ import { account } from '../features/account.js';
 import { admin } from '../features/admin.js';
 import { chat } from '../features/chat.js';
 import { control } from '../features/control.js';
+import { files } from '../features/files.js';
 import { groups } from '../features/groups.js';
 import { resolveMember } from '../features/member.js';
 import { onboarding } from '../features/onboarding.js';
@@ -42,6 +43,7 @@ export function createBot(token: string, scope: BotScope, deps: GatewayDeps): Bo
   bot.use(resolveMember(deps, scope, runtime));
   const features: Composer<BotContext>[] = [groups(), control(), onboarding(), admin(), pairing(), account(), chat()];
   for (const feature of features) bot.errorBoundary(replyOnError, feature);
+  bot.errorBoundary(replyOnError, files());
   bot.catch((err) => logBotError(err, deps));
   return bot;
 }
