@@ -6,6 +6,7 @@ import { type Db, databasePath, openDb } from '../core/db/index.js';
 import { migrate } from '../core/db/migrate.js';
 import { seedDefaultPlans } from '../core/tenancy/plans.js';
 import { adminCreate, apikeyCreate, apikeyList, apikeyRevoke, inviteCreate } from './cli/access.js';
+import { tenantBotRemove, tenantBotSet, tenantBotShow } from './cli/bots.js';
 import { priceList, priceRemove, priceSet } from './cli/prices.js';
 import { migrateCommand, planList, usageCommand } from './cli/reports.js';
 import { type CliCommand, type CliContext, isExplained, parseCommandArgs, UsageError } from './cli/runtime.js';
@@ -20,6 +21,9 @@ export const COMMANDS: CliCommand[] = [
   tenantShow,
   tenantSuspend,
   tenantResume,
+  tenantBotSet,
+  tenantBotShow,
+  tenantBotRemove,
   planList,
   priceSet,
   priceList,

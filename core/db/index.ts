@@ -56,7 +56,6 @@ export function openDb(file: string): Db {
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL'); // durable across process crashes in WAL mode
   sqlite.pragma('foreign_keys = ON');
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
 
   // Prepared statements by SQL text: the same few queries run on every request.
   const statements = new Map<string, SQLite.Statement>();
@@ -70,6 +69,10 @@ export function openDb(file: string): Db {
     return stmt;
   };
   const params = (q: CompiledQuery<unknown>) => q.parameters as unknown[];
+  // Kysely's own queries share the statement cache (its SQLite driver prepares every time).
+  const kysely = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: { close: () => sqlite.close(), prepare } }),
+  });
 
   let closed = false;
   return {

@@ -6,7 +6,6 @@ import { type Db, databasePath, openDb } from '../../core/db/index.js';
 import { MIGRATIONS_DIR, MigrationError, migrate, pendingMigrations } from '../../core/db/migrate.js';
 import { childScript, coreModule } from './child-process.js';
 
-const INITIAL = '20261122T030000_initial';
 /** Every migration shipped, in order (new files must not break these tests). */
 const ALL = readdirSync(MIGRATIONS_DIR)
   .filter((f) => /^\d{8}T\d{6}_[\w-]+\.sql$/.test(f))

@@ -1,0 +1,385 @@
+/**
+ * `npm run bench:gateway`: the Telegram gateway under load, end to end on loopback.
+ *
+ * The fake Bot API feeds updates by long polling (getUpdates answers up to 100 at a time)
+ * from 1,000 users of 100 tenants, through the platform bot, to the real gateway and the real
+ * model proxy, each in its own process as in compose, with a zero-latency fake Ollama. It
+ * reports updates/second end to end, the time from an update to the bot's final
+ * sendMessage (p50 / p99), and the gateway's RSS with 500 idle white-label bots. Fixed
+ * counts; it stops by itself. Prints a markdown table and writes bench/results/gateway.json.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { Sealer } from '../core/crypto/seal.js';
+import { newId } from '../core/crypto/tokens.js';
+import { databasePath, openDb } from '../core/db/index.js';
+import { migrate } from '../core/db/migrate.js';
+import { seedDefaultPlans } from '../core/tenancy/plans.js';
+import { createTenant } from '../core/tenancy/tenants.js';
+import { startFakeOllama } from '../test/fakes/ollama.js';
+import { type FakeTelegramCall, startFakeTelegram } from '../test/fakes/telegram.js';
+import { cpuMs, freePort, mb, percentile, rssKb, sleep, until } from './gateway-rig.js';
+
+const loadBefore = loadavg()
+  .map((l) => l.toFixed(1))
+  .join(' ');
+const TENANTS = 100;
+const USERS_PER_TENANT = 10;
+const IDLE_BOTS = 500;
+const BURST_PER_USER = Number(process.env.BENCH_BURST_PER_USER ?? 10); // 10,000 updates at once
+/** Steady loads: updates per second and how many. */
+const STEADY = [
+  { rate: 50, count: 1_000 },
+  { rate: 250, count: 3_000 },
+];
+const ANSWER = 'S355 has a yield strength of 355 MPa.';
+const MASTER_KEY = Buffer.alloc(32, 9);
+const INTERNAL_TOKEN = 'bench-internal-token-0123456789abcdef0123456789';
+
+/**
+ * The services run compiled, as the image runs them (`node dist/…`): built once into
+ * bench/results/build (gitignored). BENCH_RUNTIME=tsx runs the sources through tsx instead.
+ */
+function build(): string | undefined {
+  if (process.env.BENCH_RUNTIME === 'tsx') return undefined;
+  const out = 'bench/results/build';
+  rmSync(out, { recursive: true, force: true });
+  const tsc = spawnSync(
+    process.execPath,
+    ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', out, '--sourceMap', 'false'],
+    {
+      stdio: 'inherit',
+    },
+  );
+  if (tsc.status !== 0) throw new Error('bench: the build failed (BENCH_RUNTIME=tsx runs the sources instead)');
+  cpSync('core/db/migrations', path.join(out, 'core/db/migrations'), { recursive: true });
+  return out;
+}
+const BUILD = build();
+
+/** Starts one Anvil service as its own Node process, as compose runs it. */
+function service(entry: string, env: NodeJS.ProcessEnv): ChildProcess {
+  // BENCH_PROFILE=dir writes a CPU profile of each service there (for finding hot spots).
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const args = BUILD ? [path.join(BUILD, entry.replace(/\.ts$/, '.js'))] : ['--import', 'tsx', entry];
+  const child = spawn(process.execPath, [...profile, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  child.on('exit', (code, signal) => {
+    if (code && !stopping) console.error(`bench: ${entry} exited with ${code ?? signal}`);
+  });
+  return child;
+}
+let stopping = false;
+
+// ---------------------------------------------------------------------------------------
+// Data: 100 tenants with 10 linked users each; the 500 idle bots are added later.
+
+const dir = mkdtempSync(path.join(tmpdir(), 'anvil-bench-gateway-'));
+const db = openDb(databasePath(dir));
+migrate(db);
+seedDefaultPlans(db, { chatModel: 'llama3.1:8b', embedModel: 'nomic-embed-text' });
+const sealer = new Sealer(MASTER_KEY);
+const users: number[] = [];
+{
+  const t = Date.now();
+  const link = db.sqlite.prepare(
+    'INSERT INTO telegram_links (id, tenant_id, user_id, telegram_user_id, telegram_username, linked_at) VALUES (?, ?, ?, ?, NULL, ?)',
+  );
+  const user = db.sqlite.prepare(
+    "INSERT INTO tenant_users (id, tenant_id, display_name, role, status, features, created_at, updated_at) VALUES (?, ?, ?, 'member', 'active', NULL, ?, ?)",
+  );
+  for (let i = 0; i < TENANTS; i++) {
+    const tenant = await createTenant(
+      db,
+      sealer,
+      { name: `Tenant ${i}`, slug: `load-${i}`, planId: 'enterprise' },
+      { actor: 'bench' },
+    );
+    db.sqlite.transaction(() => {
+      for (let u = 0; u < USERS_PER_TENANT; u++) {
+        const telegramId = 100_000 + i * USERS_PER_TENANT + u;
+        const userId = newId();
+        user.run(userId, tenant.id, `User ${telegramId}`, t, t);
+        link.run(newId(), tenant.id, userId, telegramId, t);
+        users.push(telegramId);
+      }
+    })();
+  }
+}
+
+const ollama = await startFakeOllama({ reply: () => ANSWER });
+const telegram = await startFakeTelegram();
+const platform = telegram.addBot({ username: 'AnvilBenchBot' }).token;
+const [proxyPort, gatewayPort] = [await freePort(), await freePort()];
+const env: NodeJS.ProcessEnv = {
+  NODE_ENV: 'production',
+  ANVIL_DATA_DIR: dir,
+  ANVIL_MASTER_KEY: MASTER_KEY.toString('hex'),
+  ANVIL_INTERNAL_TOKEN: INTERNAL_TOKEN,
+  MODEL_PROXY_PORT: String(proxyPort),
+  GATEWAY_PORT: String(gatewayPort),
+  MODEL_PROXY_URL: `http://127.0.0.1:${proxyPort}`,
+  OLLAMA_URLS: ollama.url,
+  // The fake answers at once; enough slots that the GPU is not what is measured.
+  OLLAMA_SLOTS: '64',
+  TELEGRAM_BOT_TOKEN: platform,
+  TELEGRAM_API_ROOT: telegram.apiRoot,
+  TELEGRAM_MODE: 'polling',
+  LOG_LEVEL: 'error',
+};
+const proxy = service('model-proxy/main.ts', env);
+await until(
+  () =>
+    fetch(`http://127.0.0.1:${proxyPort}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    ),
+  60_000,
+  'model proxy',
+);
+let gateway = service('gateway/main.ts', env);
+let gatewayPid = gateway.pid as number;
+const exited = (p: ChildProcess) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once('exit', r)));
+
+/** Tokens that have asked getUpdates at least once (their runner is polling). */
+const pollingTokens = new Set<string>();
+/** chat id → push times of its updates not answered yet, oldest first. */
+const pending = new Map<number, number[]>();
+const latencies: number[] = [];
+/** Unknown senders get one onboarding line: no model, no proxy, no ledger. */
+const STRANGER_BASE = 900_000;
+const strangerLatencies: number[] = [];
+let replied = 0;
+let seen = 0;
+/** The platform bot's Bot API calls by method (reset before the burst). */
+const methods = new Map<string, number>();
+/** Other texts the bot sent (refusals, errors): a run with any is not a clean measurement. */
+const others = new Map<string, number>();
+/** Reads the fake's new calls: polling bots, and final answers matched to their updates. */
+function scan(): void {
+  const calls: FakeTelegramCall[] = telegram.calls;
+  for (; seen < calls.length; seen++) {
+    const c = calls[seen] as FakeTelegramCall;
+    if (c.token === platform) methods.set(c.method, (methods.get(c.method) ?? 0) + 1);
+    if (c.method === 'getUpdates') pollingTokens.add(c.token);
+    else if (c.method === 'sendMessage' && c.token === platform) {
+      // Every update gets one final sendMessage: the answer, or a sentence saying why not.
+      const queue = pending.get(c.params.chat_id as number);
+      const pushedAt = queue?.shift();
+      if (pushedAt === undefined) continue;
+      replied++;
+      if ((c.params.chat_id as number) >= STRANGER_BASE) strangerLatencies.push(c.at - pushedAt);
+      else if (c.params.text === ANSWER) latencies.push(c.at - pushedAt);
+      else {
+        const text = String(c.params.text).slice(0, 80);
+        others.set(text, (others.get(text) ?? 0) + 1);
+      }
+    }
+  }
+}
+const scanner = setInterval(scan, 1);
+
+function push(userId: number, text: string): void {
+  const queue = pending.get(userId) ?? [];
+  pending.set(userId, queue);
+  queue.push(Date.now());
+  telegram.sendText(platform, { id: userId, first_name: `User ${userId}` }, text);
+}
+
+async function drain(total: number, timeoutMs: number, what: string): Promise<void> {
+  const progress = setInterval(() => {
+    if (process.env.BENCH_DEBUG) console.error(`${what}: ${replied}/${total}`, Object.fromEntries(others));
+  }, 5_000);
+  try {
+    await until(() => replied >= total, timeoutMs, what);
+  } finally {
+    clearInterval(progress);
+  }
+}
+
+const results: Record<string, number> = {};
+try {
+  await until(() => pollingTokens.has(platform), 60_000, 'platform bot polling');
+  await sleep(2_000);
+  results.rss_platform_only_mb = mb(rssKb(gatewayPid));
+
+  // 500 idle white-label bots, added while the gateway runs (it reconciles them).
+  const addedAt = Date.now();
+  for (let i = 0; i < IDLE_BOTS; i++) {
+    const bot = telegram.addBot({ username: `idle_${i}_bot` });
+    await createTenant(
+      db,
+      sealer,
+      { name: `Idle ${i}`, slug: `idle-${i}`, planId: 'starter' },
+      { actor: 'bench', bot: { token: bot.token, telegramBotId: bot.id, username: bot.username } },
+    );
+  }
+  await until(() => pollingTokens.size >= IDLE_BOTS + 1, 120_000, `${IDLE_BOTS} bots polling`);
+  results.start_idle_bots_s = Math.round((Date.now() - addedAt) / 100) / 10;
+  await sleep(3_000);
+  results.rss_idle_bots_mb = mb(rssKb(gatewayPid));
+
+  // A restart with 501 bots: botInfo comes from the cache, so no getMe at all.
+  gateway.kill('SIGTERM');
+  await exited(gateway);
+  pollingTokens.clear();
+  methods.clear();
+  const getMeBefore = telegram.calls.filter((c) => c.method === 'getMe').length;
+  const restartAt = Date.now();
+  gateway = service('gateway/main.ts', env);
+  gatewayPid = gateway.pid as number;
+  await until(() => pollingTokens.size >= IDLE_BOTS + 1, 120_000, `${IDLE_BOTS + 1} bots polling after a restart`);
+  results.restart_all_polling_s = Math.round((Date.now() - restartAt) / 100) / 10;
+  results.restart_get_me_calls = telegram.calls.filter((c) => c.method === 'getMe').length - getMeBefore;
+
+  // Warm-up: one message from each of 200 users.
+  for (const u of users.slice(0, 200)) push(u, 'warm-up');
+  await drain(200, 60_000, 'warm-up answers');
+  latencies.length = 0;
+  replied = 0;
+  others.clear();
+
+  // The gateway alone: 500 unknown senders at 50/s get the onboarding line (no model call).
+  replied = 0;
+  {
+    const start = Date.now();
+    for (let i = 0; i < 500; i++) {
+      const wait = start + i * 20 - Date.now();
+      if (wait > 0) await sleep(wait);
+      push(STRANGER_BASE + i, 'hello?');
+    }
+    await drain(500, 60_000, 'onboarding replies');
+    const sorted = [...strangerLatencies].sort((a, b) => a - b);
+    results.stranger_p50_ms = percentile(sorted, 50);
+    results.stranger_p99_ms = percentile(sorted, 99);
+  }
+
+  // Latency at steady rates, users in turn, before the burst bloats the heap: a light load
+  // (the gateway's own overhead) and half the throughput target.
+  for (const { rate, count } of STEADY) {
+    latencies.length = 0;
+    replied = 0;
+    others.clear();
+    const start = Date.now();
+    for (let i = 0; i < count; i++) {
+      const wait = start + (i * 1000) / rate - Date.now();
+      if (wait > 0) await sleep(wait);
+      push(users[i % users.length] as number, `steady ${rate} ${i}`);
+    }
+    await drain(count, 180_000, `answers at ${rate}/s`);
+    const sorted = [...latencies].sort((a, b) => a - b);
+    results[`steady${rate}_updates`] = count;
+    results[`steady${rate}_not_answered`] = count - latencies.length;
+    results[`steady${rate}_p50_ms`] = percentile(sorted, 50);
+    results[`steady${rate}_p99_ms`] = percentile(sorted, 99);
+    results[`steady${rate}_max_ms`] = sorted.at(-1) ?? Number.NaN;
+    await sleep(1_000);
+  }
+  // Throughput: 10 messages from each of the 1,000 users, all queued at once.
+  latencies.length = 0;
+  replied = 0;
+  others.clear();
+  methods.clear();
+  const cpuBefore = { gateway: cpuMs(gatewayPid), proxy: cpuMs(proxy.pid as number), rig: process.cpuUsage() };
+  const burstStart = Date.now();
+  for (let r = 0; r < BURST_PER_USER; r++) for (const u of users) push(u, `question ${r}`);
+  const burstTotal = users.length * BURST_PER_USER;
+  await drain(burstTotal, 180_000, 'burst answers');
+  const burstMs = Date.now() - burstStart;
+  const burst = [...latencies].sort((a, b) => a - b);
+  const rig = process.cpuUsage(cpuBefore.rig);
+  results.gateway_cpu_ms_per_update = Math.round(((cpuMs(gatewayPid) - cpuBefore.gateway) / burstTotal) * 100) / 100;
+  results.proxy_cpu_ms_per_update =
+    Math.round(((cpuMs(proxy.pid as number) - cpuBefore.proxy) / burstTotal) * 100) / 100;
+  results.fakes_cpu_ms_per_update = Math.round(((rig.user + rig.system) / 1000 / burstTotal) * 100) / 100;
+  results.burst_updates = burstTotal;
+  for (const [method, n] of methods) results[`bot_api_${method}_per_update`] = Math.round((n / burstTotal) * 100) / 100;
+  results.burst_not_answered = burstTotal - latencies.length;
+  results.updates_per_second = Math.round(burstTotal / (burstMs / 1000));
+  results.burst_p50_ms = percentile(burst, 50);
+  results.burst_p99_ms = percentile(burst, 99);
+  results.rss_after_burst_mb = mb(rssKb(gatewayPid));
+  await sleep(1_000);
+
+  results.rss_after_load_mb = mb(rssKb(gatewayPid));
+  results.model_calls = ollama.requests.length;
+} finally {
+  clearInterval(scanner);
+  stopping = true;
+  gateway.kill('SIGTERM');
+  await Promise.race([exited(gateway), sleep(10_000)]);
+  proxy.kill('SIGTERM');
+  await Promise.race([exited(proxy), sleep(10_000)]);
+  gateway.kill('SIGKILL');
+  proxy.kill('SIGKILL');
+  await telegram.close();
+  await ollama.close();
+  await db.close();
+  rmSync(dir, { recursive: true, force: true });
+  if (BUILD) rmSync(BUILD, { recursive: true, force: true });
+}
+
+const yes = (ok: boolean) => (ok ? 'yes' : '**no**');
+const notAnswered = (n: number | undefined) => (n ? ` (${n} told "busy" instead)` : '');
+const rows: [string, string, string, string][] = [
+  [
+    `updates/s end to end (${results.burst_updates.toLocaleString('en-US')} updates queued at once, ${users.length.toLocaleString('en-US')} users, ${TENANTS} tenants)`,
+    `${results.updates_per_second}${notAnswered(results.burst_not_answered)}`,
+    '≥ 500',
+    yes(results.updates_per_second >= 500),
+  ],
+  ...STEADY.map(({ rate, count }): [string, string, string, string] => [
+    `update → final sendMessage, p50 / p99, ${count.toLocaleString('en-US')} updates at a steady ${rate}/s`,
+    `${results[`steady${rate}_p50_ms`]} / ${results[`steady${rate}_p99_ms`]} ms${notAnswered(results[`steady${rate}_not_answered`])}`,
+    'p99 < 50 ms',
+    yes((results[`steady${rate}_p99_ms`] ?? Number.POSITIVE_INFINITY) < 50),
+  ]),
+  [
+    'unknown sender → onboarding reply (gateway and Bot API only, no model call), p50 / p99, 500 at 50/s',
+    `${results.stranger_p50_ms} / ${results.stranger_p99_ms} ms`,
+    '–',
+    '–',
+  ],
+  [
+    'update → final sendMessage, p50 / p99, in the burst (queueing included)',
+    `${results.burst_p50_ms} / ${results.burst_p99_ms} ms`,
+    '–',
+    '–',
+  ],
+  [
+    `gateway RSS with ${IDLE_BOTS} idle white-label bots (+ the platform bot)`,
+    `${results.rss_idle_bots_mb} MB`,
+    '< 250 MB',
+    yes(results.rss_idle_bots_mb < 250),
+  ],
+  ['gateway RSS, platform bot only', `${results.rss_platform_only_mb} MB`, '–', '–'],
+  [
+    'CPU per update in the burst: gateway / model proxy / fakes and driver',
+    `${results.gateway_cpu_ms_per_update} / ${results.proxy_cpu_ms_per_update} / ${results.fakes_cpu_ms_per_update} ms`,
+    '–',
+    '–',
+  ],
+  ['gateway RSS after the load (500 idle bots still running)', `${results.rss_after_load_mb} MB`, '–', '–'],
+  [
+    `gateway restart with ${IDLE_BOTS + 1} bots → all polling again (getMe calls)`,
+    `${results.restart_all_polling_s} s (${results.restart_get_me_calls})`,
+    '–',
+    '–',
+  ],
+  [`${IDLE_BOTS} bots added to the database → all polling (no restart)`, `${results.start_idle_bots_s} s`, '–', '–'],
+];
+console.log(
+  `Node ${process.version}, ${cpus().length} CPUs, load average before the run ${loadBefore}; gateway and model proxy each in their own process (${BUILD ? 'compiled' : 'tsx'})\n`,
+);
+console.log('| measure | result | target | met |');
+console.log('| --- | --- | --- | --- |');
+for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+mkdirSync('bench/results', { recursive: true });
+writeFileSync(
+  'bench/results/gateway.json',
+  `${JSON.stringify({ at: new Date().toISOString(), node: process.version, cpus: cpus().length, load_average_before: loadBefore, runtime: BUILD ? 'compiled' : 'tsx', results }, null, 2)}\n`,
+);
