@@ -1,35 +1,9 @@
 import { Bot, GrammyError, InputFile } from 'grammy';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeTelegram, startFakeTelegram } from '../fakes/telegram.js';
+import { apiError, botFor, closeFakesAfterEach, fake, setup } from './telegram-setup.js';
 
-const started: FakeTelegram[] = [];
-async function fake(): Promise<FakeTelegram> {
-  const f = await startFakeTelegram();
-  started.push(f);
-  return f;
-}
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((f) => f.close()));
-});
-
-function botFor(f: FakeTelegram, token: string): Bot {
-  return new Bot(token, { client: { apiRoot: f.apiRoot } });
-}
-
-async function setup(): Promise<{ f: FakeTelegram; token: string; bot: Bot }> {
-  const f = await fake();
-  const { token } = f.addBot({ username: 'anvil_test_bot', first_name: 'Anvil' });
-  return { f, token, bot: botFor(f, token) };
-}
-
-async function apiError(p: Promise<unknown>): Promise<GrammyError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof GrammyError)) throw new Error(`expected a GrammyError, got ${String(err)}`);
-  return err;
-}
+closeFakesAfterEach();
 
 describe('fake Telegram through a real grammY Bot', () => {
   it('answers getMe for bot.init()', async () => {
