@@ -63,33 +63,28 @@ export function ollamaRoutes(deps: PipelineDeps, backends: BackendDirectory): Ho
     });
   };
 
-  app.post('/api/chat', async (c) => {
-    const body = validate(chatSchema, await readJson(c.req.raw));
-    assertModelAllowed(c.get('caller'), body.model);
-    return answer({
-      ...specBase(c, '/api/chat'),
-      backendPath: '/api/chat',
-      model: body.model,
-      body,
-      stream: body.stream,
-      promptEstimate: estimateTokens(body.messages.map((m) => m.content).join('\n')),
-      maxCompletion: maxCompletion(body.options),
+  /** Builds a metered generation route (chat, generate): one pipeline, its own schema and prompt. */
+  const generation = <B extends z.infer<typeof chatSchema> | z.infer<typeof generateSchema>>(
+    path: '/api/chat' | '/api/generate',
+    schema: z.ZodType<B>,
+    promptOf: (body: B) => string,
+  ) =>
+    app.post(path, async (c) => {
+      const body = validate(schema, await readJson(c.req.raw));
+      assertModelAllowed(c.get('caller'), body.model);
+      return answer({
+        ...specBase(c, path),
+        backendPath: path,
+        model: body.model,
+        body,
+        stream: body.stream,
+        promptEstimate: estimateTokens(promptOf(body)),
+        maxCompletion: maxCompletion(body.options),
+      });
     });
-  });
 
-  app.post('/api/generate', async (c) => {
-    const body = validate(generateSchema, await readJson(c.req.raw));
-    assertModelAllowed(c.get('caller'), body.model);
-    return answer({
-      ...specBase(c, '/api/generate'),
-      backendPath: '/api/generate',
-      model: body.model,
-      body,
-      stream: body.stream,
-      promptEstimate: estimateTokens(`${body.system ?? ''}\n${body.prompt}`),
-      maxCompletion: maxCompletion(body.options),
-    });
-  });
+  generation('/api/chat', chatSchema, (b) => b.messages.map((m) => m.content).join('\n'));
+  generation('/api/generate', generateSchema, (b) => `${b.system ?? ''}\n${b.prompt}`);
 
   app.post('/api/embed', async (c) => {
     const body = validate(embedSchema, await readJson(c.req.raw));
