@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { type Config, loadConfigOrExit } from '../core/config/index.js';
 import { type Db, databasePath, openDb } from '../core/db/index.js';
-import { type Listening, listen, onShutdown } from '../core/http/serve.js';
+import { type Listening, listenNode, onShutdown } from '../core/http/serve.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { prepareDatabase } from '../core/startup.js';
 import { createModelProxy } from './server.js';
@@ -9,7 +9,7 @@ import { createModelProxy } from './server.js';
 /** Starts the model proxy on MODEL_PROXY_PORT; resolves once it listens. */
 export async function startModelProxy(config: Config, logger: Logger, db: Db): Promise<Listening> {
   const proxy = createModelProxy({ db, config, logger });
-  const http = await listen('model-proxy', proxy.app.fetch, config.MODEL_PROXY_PORT);
+  const http = await listenNode('model-proxy', proxy.listener, config.MODEL_PROXY_PORT);
   logger.info({ port: http.port, backends: config.OLLAMA_URLS, slots: config.OLLAMA_SLOTS }, 'model proxy listening');
   return {
     name: 'model-proxy',

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import type { RequestListener } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Config } from '../core/config/index.js';
 import type { Db } from '../core/db/index.js';
-import { AnvilError, LimitError } from '../core/errors.js';
+import { AnvilError } from '../core/errors.js';
 import { healthRoutes, sqliteCheck } from '../core/http/health.js';
 import type { Logger } from '../core/logger.js';
 import { UsageLedger } from '../core/usage/ledger.js';
@@ -12,12 +14,14 @@ import { costMicros, priceFor } from '../core/usage/prices.js';
 import { BackendPool } from './backends/pool.js';
 import { CallerResolver } from './caller.js';
 import type { ProxyEnv } from './context.js';
+import { errorReply, logFailure } from './http/errors.js';
+import { proxyListener } from './http/listener.js';
 import { Limits } from './limits/index.js';
 import { ProxyMetrics } from './metrics.js';
 import { toOpenAiError } from './openai/index.js';
 import type { PipelineDeps } from './pipeline/forward.js';
-import { type BackendDirectory, ollamaRoutes } from './routes/ollama.js';
-import { openAiRoutes } from './routes/openai.js';
+import { type BackendDirectory, ollamaMeteredRoutes, ollamaRoutes } from './routes/ollama.js';
+import { openAiMeteredRoutes, openAiRoutes } from './routes/openai.js';
 import { FairScheduler } from './scheduler/index.js';
 
 /** Largest request body the proxy accepts (images in chat requests make bodies large). */
@@ -43,18 +47,23 @@ export interface ModelProxyDeps {
 
 /** The proxy app and the parts that run beside it (health checks, queues). */
 export interface ModelProxy {
+  /** What the proxy's HTTP server runs: model calls served on node directly, the rest by `app`. */
+  listener: RequestListener;
+  /** Health, metrics and the metadata routes. */
   app: Hono<ProxyEnv>;
   pool: BackendPool;
   scheduler: FairScheduler;
   limits: Limits;
   metrics: ProxyMetrics;
-  /** Stops health checks and refuses waiting requests. */
+  /** Stops health checks, refuses waiting requests and commits queued ledger rows. */
   close(): void;
 }
 
 /**
- * Builds the model proxy: health and metrics, then for `/api/*` and `/v1/*` request id →
- * body limit → authentication → route → pipeline (limits → fair queue → backend → meter).
+ * Builds the model proxy: model calls (chat, generate, embed, chat completions,
+ * embeddings) go request id → body limit → authentication → route → pipeline (limits →
+ * fair queue → backend → meter) on node's request and response (http/listener.ts); health,
+ * metrics and the metadata routes are a Hono app with the same checks.
  */
 export function createModelProxy(deps: ModelProxyDeps): ModelProxy {
   const { db, config, logger } = deps;
@@ -67,7 +76,10 @@ export function createModelProxy(deps: ModelProxyDeps): ModelProxy {
     maxWaitMs: tuning.maxWaitMs,
     maxQueuedPerTenant: tuning.maxQueuedPerTenant,
   });
-  const limits = new Limits(db);
+  const ledger = new UsageLedger(db, (err, rows) =>
+    logger.error({ err, requestIds: rows.map((r) => r.requestId) }, 'could not write usage ledger rows'),
+  );
+  const limits = new Limits(db, { beforeUsageRead: () => ledger.flush() });
   const metrics = new ProxyMetrics(() => {
     const stats = scheduler.stats();
     return {
@@ -78,7 +90,7 @@ export function createModelProxy(deps: ModelProxyDeps): ModelProxy {
   });
   const callers = new CallerResolver(db, config.internalToken);
   const pipeline: PipelineDeps = {
-    ledger: new UsageLedger(db),
+    ledger,
     dispatcher: scheduler,
     admission: limits,
     price: (planId, model, prompt, completion) => costMicros(priceFor(db, planId, model), prompt, completion),
@@ -144,8 +156,8 @@ export function createModelProxy(deps: ModelProxyDeps): ModelProxy {
     });
   }
 
-  app.route('/', ollamaRoutes(pipeline, directory));
-  app.route('/', openAiRoutes(pipeline, directory));
+  app.route('/', ollamaRoutes(directory));
+  app.route('/', openAiRoutes(directory));
 
   app.notFound((c) => {
     const message = `no route ${c.req.method} ${c.req.path}`;
@@ -156,26 +168,22 @@ export function createModelProxy(deps: ModelProxyDeps): ModelProxy {
   // Errors leave in the shape of the API called: OpenAI's on /v1/*, Ollama's elsewhere.
   app.onError((err, c) => {
     const requestId = c.get('requestId');
-    if (requestId) c.header('x-request-id', requestId);
-    const log = c.get('log') ?? logger;
-    if (err instanceof AnvilError) log.info({ code: err.code, status: err.status }, err.message);
-    else log.error({ err }, 'unexpected error in the model proxy');
-    if (err instanceof LimitError) {
-      c.header('retry-after', String(err.retryAfterSeconds));
-      // Budgets reset in hours or days: tell the openai SDK not to retry those.
-      if (err.retryAfterSeconds > 60) c.header('x-should-retry', 'false');
-    } else if (err instanceof AnvilError && err.status >= 500) c.header('retry-after', '30');
-    if (c.req.path.startsWith('/v1/')) {
-      const { status, body } = toOpenAiError(err, requestId);
-      return c.json(body, status as ContentfulStatusCode);
-    }
-    if (!(err instanceof AnvilError))
-      return c.json({ error: `internal error (request ${requestId ?? 'unknown'})` }, 500);
-    return c.json({ error: err.message }, err.status as ContentfulStatusCode);
+    logFailure(c.get('log') ?? logger, err, requestId);
+    const reply = errorReply(err, c.req.path.startsWith('/v1/') ? 'openai' : 'ollama', requestId);
+    return c.json(reply.body, reply.status as ContentfulStatusCode, reply.headers);
+  });
+
+  const listener = proxyListener({
+    metered: new Map(Object.entries({ ...ollamaMeteredRoutes(pipeline), ...openAiMeteredRoutes(pipeline) })),
+    fallback: getRequestListener(app.fetch),
+    callers,
+    logger,
+    maxBodyBytes: MAX_BODY_BYTES,
   });
 
   pool.start();
   return {
+    listener,
     app,
     pool,
     scheduler,
@@ -184,6 +192,7 @@ export function createModelProxy(deps: ModelProxyDeps): ModelProxy {
     close() {
       scheduler.close();
       pool.stop();
+      ledger.flush();
     },
   };
 }

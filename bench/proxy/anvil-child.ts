@@ -18,7 +18,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { loadConfig } from '../../core/config/index.js';
 import { Sealer } from '../../core/crypto/seal.js';
 import { databasePath, openDb } from '../../core/db/index.js';
-import { listen } from '../../core/http/serve.js';
+import { listenNode } from '../../core/http/serve.js';
 import { createLogger } from '../../core/logger.js';
 import { prepareDatabase } from '../../core/startup.js';
 import { createApiKey } from '../../core/tenancy/api-keys.js';
@@ -61,7 +61,7 @@ const proxy = createModelProxy({
   logger,
   tuning: { maxQueuedPerTenant: 1_000_000, maxWaitMs: 120_000 },
 });
-const http = await listen('model-proxy', proxy.app.fetch, 0);
+const http = await listenNode('model-proxy', proxy.listener, 0);
 
 let stopping = false;
 const stop = async () => {

@@ -1,6 +1,6 @@
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAdaptorServer } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import type { Db } from '../db/index.js';
 import type { Logger } from '../logger.js';
 
@@ -20,12 +20,17 @@ export interface Listening extends Service {
  * Serves a fetch handler on all interfaces (containers reach each other by service name)
  * and resolves once it listens; rejects when it cannot (e.g. the port is taken).
  */
-export async function listen(
+export function listen(
   name: string,
   fetch: (req: Request) => Response | Promise<Response>,
   port: number,
 ): Promise<Listening> {
-  const server = createAdaptorServer({ fetch }) as Server;
+  return listenNode(name, getRequestListener(fetch), port);
+}
+
+/** Serves a node request listener, as `listen` does a fetch handler. */
+export async function listenNode(name: string, listener: RequestListener, port: number): Promise<Listening> {
+  const server = createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '0.0.0.0', () => {

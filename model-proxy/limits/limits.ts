@@ -52,7 +52,7 @@ export class Limits {
     this.now = opts.now ?? Date.now;
     const endpoints = opts.messageEndpoints ?? MESSAGE_ENDPOINTS;
     this.messageEndpoints = new Set(endpoints);
-    this.store = new LimitStore(db, this.now, opts.cacheMs ?? LIMIT_CACHE_MS, endpoints);
+    this.store = new LimitStore(db, this.now, opts.cacheMs ?? LIMIT_CACHE_MS, endpoints, opts.beforeUsageRead);
   }
 
   /**

@@ -48,6 +48,7 @@ export class LimitStore {
     private readonly now: () => number,
     private readonly cacheMs: number,
     private readonly messageEndpoints: readonly string[],
+    private readonly beforeUsageRead: () => void = () => {},
   ) {}
 
   /** The tenant's limits; an unknown tenant is a NotFoundError. */
@@ -105,6 +106,7 @@ export class LimitStore {
 
   /** Tokens (prompt + completion) the ledger holds for a tenant, or one of its users, in a month. */
   tokensUsed(tenantId: string, userId: string | null, month: Period): number {
+    this.beforeUsageRead();
     let q = this.db.kysely
       .selectFrom('usage_daily')
       .select(sql<number>`coalesce(sum(prompt_tokens + completion_tokens), 0)`.as('n'))
@@ -122,6 +124,7 @@ export class LimitStore {
    */
   messagesSent(tenantId: string, userId: string | null, day: Period): number {
     if (this.messageEndpoints.length === 0) return 0;
+    this.beforeUsageRead();
     let q = this.db.kysely
       .selectFrom('usage_ledger')
       .select((eb) => eb.fn.countAll<number>().as('n'))

@@ -39,6 +39,11 @@ export interface LimitsOptions {
   cacheMs?: number;
   /** Endpoints whose requests count as messages (default `MESSAGE_ENDPOINTS`). */
   messageEndpoints?: readonly string[];
+  /**
+   * Called before usage is read from the ledger, so rows still queued in memory
+   * (UsageLedger.queue) are counted: the proxy passes its ledger's `flush`.
+   */
+  beforeUsageRead?: () => void;
 }
 
 /** Used and held amounts of one limit in one UTC month or day. */

@@ -1,3 +1,5 @@
+import type { NdjsonLine } from './lines.js';
+
 /** Token counts of one streamed or buffered Ollama answer. */
 export interface MeterResult {
   promptTokens: number;
@@ -26,8 +28,6 @@ interface OllamaChunk {
  * counts from the final chunk. When the stream ends early, the counts are estimated.
  */
 export class NdjsonMeter {
-  private partial = '';
-  private readonly decoder = new TextDecoder();
   private chunks = 0;
   private final: OllamaChunk | null = null;
   private error: string | null = null;
@@ -35,16 +35,18 @@ export class NdjsonMeter {
   /** @param estimatedPromptTokens used when the backend never reports prompt_eval_count. */
   constructor(private readonly estimatedPromptTokens: number) {}
 
-  /** Feeds raw bytes as they are forwarded to the client. */
-  push(bytes: Uint8Array): void {
-    this.partial += this.decoder.decode(bytes, { stream: true });
-    let nl = this.partial.indexOf('\n');
-    while (nl !== -1) {
-      this.line(this.partial.slice(0, nl));
-      this.partial = this.partial.slice(nl + 1);
-      nl = this.partial.indexOf('\n');
-    }
-  }
+  /**
+   * Reads one streamed line (from NdjsonLines). A line that is not a JSON object is passed
+   * through untouched and not counted.
+   */
+  readonly observe = (line: NdjsonLine): void => {
+    if (typeof line !== 'object' || line === null) return;
+    const chunk = line as OllamaChunk;
+    if (chunk.error) this.error = chunk.error;
+    else if (chunk.done) this.final = chunk;
+    else if (chunk.message?.content || chunk.message?.thinking || chunk.message?.tool_calls || chunk.response)
+      this.chunks++;
+  };
 
   /**
    * Reads one whole (non-streamed) response body. An embedding has no completion: its
@@ -57,8 +59,6 @@ export class NdjsonMeter {
 
   /** The counts so far: exact after the final chunk, estimated otherwise. */
   result(): MeterResult {
-    if (this.partial.trim()) this.line(this.partial);
-    this.partial = '';
     const f = this.final;
     const prompt = f?.prompt_eval_count;
     const completion = f?.eval_count;
@@ -70,23 +70,4 @@ export class NdjsonMeter {
       error: this.error,
     };
   }
-
-  private line(text: string): void {
-    if (!text.trim()) return;
-    let chunk: OllamaChunk;
-    try {
-      chunk = JSON.parse(text) as OllamaChunk;
-    } catch {
-      return; // a malformed line is passed through untouched and not counted
-    }
-    if (chunk.error) this.error = chunk.error;
-    else if (chunk.done) this.final = chunk;
-    else if (chunk.message?.content || chunk.message?.thinking || chunk.message?.tool_calls || chunk.response)
-      this.chunks++;
-  }
-}
-
-/** A rough prompt size (4 characters a token) for when the backend reports none. */
-export function estimateTokens(text: string): number {
-  return Math.max(1, Math.ceil(text.length / 4));
 }

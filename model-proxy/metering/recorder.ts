@@ -28,7 +28,7 @@ export function recordUsage(
   costMicros = 0,
 ): void {
   try {
-    ledger.record({
+    ledger.queue({
       requestId: req.requestId,
       tenantId: req.caller.tenant.id,
       userId: req.caller.userId,

@@ -18,7 +18,7 @@
  *   onError for /v1/* → toOpenAiError(err, requestId) → { status, body, retryAfterSeconds? }
  */
 export { fromOllamaChat, newCompletionId, newToolCallId, type TranslatedChat, toOllamaChat } from './chat.js';
-export { ndjsonToSse, type SseContext } from './chat-stream.js';
+export { type SseContext, SseTranslator } from './chat-stream.js';
 export {
   base64ToFloats,
   type EmbeddingList,

@@ -1,10 +1,12 @@
+import type { ServerResponse } from 'node:http';
 import type { UsageStatus } from '../../core/db/schema.js';
 import type { UsageLedger } from '../../core/usage/ledger.js';
+import { NdjsonLines } from '../metering/lines.js';
 import { type MeterResult, NdjsonMeter } from '../metering/ndjson-meter.js';
 import { NO_TOKENS, recordUsage } from '../metering/recorder.js';
 import type { ProxyMetrics } from '../metrics.js';
-import type { Admission, Dispatcher, Forwarded, ForwardSpec, Lease, Pricer } from './types.js';
-import { BeforeFirstByteError, openUpstream, type Upstream } from './upstream.js';
+import type { Admission, Dispatcher, Forwarded, ForwardSpec, Lease, Pricer, StreamEncoder } from './types.js';
+import { BeforeFirstByteError, collect, openUpstream, type Upstream } from './upstream.js';
 
 /** What the pipeline needs. */
 export interface PipelineDeps {
@@ -84,7 +86,7 @@ export async function forward(deps: PipelineDeps, spec: ForwardSpec): Promise<Fo
         lease.release({ failed: retryable, error: err });
         if (!retryable || attempt >= deps.maxAttempts) throw err;
         spec.log.warn(
-          { backend: lease.backend.name, err: (err as Error).message },
+          { requestId: spec.requestId, backend: lease.backend.name, err: (err as Error).message },
           'backend failed before the first byte; retrying on another',
         );
         exclude.add(lease.backend.name);
@@ -104,7 +106,7 @@ export async function forward(deps: PipelineDeps, spec: ForwardSpec): Promise<Fo
   const up = upstream;
   if (!spec.stream) {
     try {
-      const json = (await new Response(up.body).json()) as Record<string, unknown>;
+      const json = JSON.parse(await collect(up.body)) as Record<string, unknown>;
       meter.whole(json, spec.backendPath === '/api/embed');
       const r = meter.result();
       settle(r.error ? 'error' : 'ok', r, r.error);
@@ -116,67 +118,83 @@ export async function forward(deps: PipelineDeps, spec: ForwardSpec): Promise<Fo
     }
   }
   const firstByte = () => deps.metrics.firstByte(spec, (Date.now() - startedAt) / 1000);
-  return { kind: 'stream', stream: meteredStream(up, meter, settle, firstByte, spec) };
+  return {
+    kind: 'stream',
+    relay: (out, encoder) => relay(up, meter, settle, firstByte, spec, out, encoder),
+  };
 }
 
+/** The line a native (Ollama API) stream ends with when the backend fails mid-answer. */
+const ollamaFailure = (message: string) => `${JSON.stringify({ error: message })}\n`;
+
 /**
- * Passes the backend's NDJSON through chunk by chunk while the meter reads it. When the
- * client goes away, the backend is asked to stop and the rest of what it already sent is
- * still read and counted (not forwarded), so the ledger has exactly what it produced.
+ * Relays the backend's NDJSON to the client as it arrives, node stream to node stream, while
+ * the meter reads every line: the bytes themselves on the Ollama API, the encoder's text
+ * (OpenAI SSE) otherwise. A slow client pauses the backend's socket (backpressure). When
+ * the client goes away, the backend is asked to stop and what it already sent is still
+ * read and counted (not forwarded), so the ledger has exactly what it produced.
  */
-function meteredStream(
+function relay(
   up: Upstream,
   meter: NdjsonMeter,
   settle: (status: UsageStatus, counts: MeterResult, error: string | null) => void,
   onFirstByte: () => void,
   spec: ForwardSpec,
-): ReadableStream<Uint8Array> {
-  const reader = up.body.getReader();
+  out: ServerResponse,
+  encoder: StreamEncoder | undefined,
+): void {
+  const body = up.body;
+  const lines = new NdjsonLines();
   let first = true;
-  let cancelled = false;
+  let clientGone = false;
+  /** The backend's response ended (or failed): nothing more will be read. */
+  let over = false;
+  let text = '';
+  const encode = (line: unknown) => {
+    meter.observe(line);
+    if (encoder) text += encoder.line(line);
+  };
   const finish = (status: 'ok' | 'aborted') => {
     const r = meter.result();
     if (r.error) return settle('error', r, r.error);
     if (status === 'ok' && !r.done) return settle('error', r, 'the stream ended before the final chunk');
     settle(status, r, null);
   };
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { done, value } = await reader.read();
-        if (done) {
-          finish('ok');
-          controller.close();
-          return;
-        }
-        if (first) {
-          first = false;
-          onFirstByte();
-        }
-        meter.push(value);
-        controller.enqueue(value);
-      } catch (err) {
-        if (cancelled) return; // the client left; cancel() reads the rest and settles
-        const message = `the model backend failed mid-answer: ${(err as Error).message}`;
-        spec.log.warn({ err }, 'backend stream failed');
-        settle('error', meter.result(), message);
-        controller.enqueue(new TextEncoder().encode(`${JSON.stringify({ error: message })}\n`));
-        controller.close();
-      }
-    },
-    async cancel() {
-      cancelled = true;
-      up.stop();
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          meter.push(value);
-        }
-      } catch {
-        // the backend cut the connection: what was read is what is counted
-      }
-      finish('aborted');
-    },
+
+  out.on('close', () => {
+    if (out.writableFinished || over) return;
+    clientGone = true;
+    up.stop();
+    body.resume(); // keep reading (and counting) what the backend already sent
   });
+  out.on('drain', () => body.resume());
+  body.on('data', (bytes: Buffer) => {
+    if (first) {
+      first = false;
+      onFirstByte();
+    }
+    text = '';
+    lines.push(bytes, encoder ? encode : meter.observe);
+    if (clientGone || (encoder && text === '')) return;
+    if (!out.write(encoder ? text : bytes)) body.pause();
+  });
+  body.on('end', () => {
+    over = true;
+    text = '';
+    lines.end(encoder ? encode : meter.observe);
+    finish(clientGone ? 'aborted' : 'ok');
+    if (!clientGone) out.end(encoder ? text + encoder.end() : undefined);
+  });
+  const failed = (reason: string) => {
+    if (over) return;
+    over = true;
+    if (clientGone) return finish('aborted'); // the backend cut the connection after the stop
+    const message = `the model backend failed mid-answer: ${reason}`;
+    spec.log.warn({ requestId: spec.requestId, reason }, 'backend stream failed');
+    settle('error', meter.result(), message);
+    out.end(encoder ? encoder.failure(message) : ollamaFailure(message));
+  };
+  body.on('error', (err) => failed(err.message));
+  // Whatever else ends the backend's response early (a destroyed socket) settles it too.
+  body.on('close', () => failed('the connection closed'));
 }

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { Logger } from '../../core/logger.js';
 import type { Caller } from '../caller.js';
 
@@ -42,6 +43,7 @@ export type Pricer = (planId: string, model: string, promptTokens: number, compl
 export interface ForwardSpec {
   requestId: string;
   caller: Caller;
+  /** The service logger; lines about this request carry its requestId. */
   log: Logger;
   /** The route the client called, for the ledger and metrics (e.g. /v1/chat/completions). */
   endpoint: string;
@@ -58,7 +60,23 @@ export interface ForwardSpec {
   clientSignal: AbortSignal;
 }
 
-/** What the backend answered: a whole JSON body, or an NDJSON stream being metered. */
+/**
+ * Turns a streamed answer's parsed NDJSON lines into what the client reads (OpenAI SSE).
+ * Without one, the backend's bytes pass through untouched.
+ */
+export interface StreamEncoder {
+  /** The text for one parsed line (possibly empty). */
+  line(line: unknown): string;
+  /** The text after the backend's last byte (possibly empty). */
+  end(): string;
+  /** The text that tells the client the backend failed mid-answer; nothing follows it. */
+  failure(message: string): string;
+}
+
+/**
+ * What the backend answered: a whole JSON body, or a stream being metered that the route
+ * relays to its client once it has written the response head.
+ */
 export type Forwarded =
   | { kind: 'json'; json: Record<string, unknown> }
-  | { kind: 'stream'; stream: ReadableStream<Uint8Array> };
+  | { kind: 'stream'; relay(out: ServerResponse, encoder?: StreamEncoder): void };

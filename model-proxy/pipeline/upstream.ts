@@ -1,5 +1,4 @@
 import http from 'node:http';
-import { Readable } from 'node:stream';
 import { UpstreamRefusedError, UpstreamUnavailableError } from '../../core/errors.js';
 
 /** Keep-alive connections to the backends, shared by every request. */
@@ -8,8 +7,8 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 4_096, maxFreeSocket
 /** A backend response whose headers have arrived. */
 export interface Upstream {
   status: number;
-  /** The response body, chunk by chunk as the backend sends it. */
-  body: ReadableStream<Uint8Array>;
+  /** The response body, chunk by chunk as the backend sends it (a node stream: no web-stream layers). */
+  body: http.IncomingMessage;
   /**
    * Asks the backend to stop generating without losing what it already sent: the
    * connection is half-closed (FIN), which Ollama (Go's net/http) sees as the client going
@@ -74,7 +73,7 @@ export function openUpstream(base: string, path: string, body: unknown, signal?:
         res.once('close', () => clearTimeout(stopping));
         resolve({
           status,
-          body: Readable.toWeb(res) as ReadableStream<Uint8Array>,
+          body: res,
           stop() {
             if (req.socket && !req.socket.writableEnded) req.socket.end();
             // A backend that ignores the half-close is cut off after a grace period.
@@ -99,12 +98,15 @@ export function openUpstream(base: string, path: string, body: unknown, signal?:
 }
 
 /** Reads a whole (small) response body as text. */
-function collect(res: http.IncomingMessage): Promise<string> {
+export function collect(res: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     res.on('data', (c: Buffer) => chunks.push(c));
-    res.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.once('end', () =>
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8')),
+    );
     res.once('error', reject);
+    res.once('aborted', () => reject(new Error('the backend closed the connection mid-answer')));
   });
 }
 

@@ -5,7 +5,16 @@ import { assertModelAllowed, type Caller } from '../caller.js';
 import type { ProxyEnv } from '../context.js';
 import { forward, type PipelineDeps } from '../pipeline/forward.js';
 import type { ForwardSpec } from '../pipeline/types.js';
-import { DEFAULT_MAX_COMPLETION, estimateTokens, readJson, specBase, validate } from './request.js';
+import {
+  DEFAULT_MAX_COMPLETION,
+  estimateTokens,
+  type MeteredRequest,
+  type MeteredRoute,
+  parseJsonBody,
+  sendJson,
+  specBase,
+  validate,
+} from './request.js';
 
 const options = z.looseObject({ num_predict: z.number().int().optional() }).optional();
 
@@ -46,34 +55,28 @@ function maxCompletion(opts: { num_predict?: number | undefined } | undefined): 
   return n !== undefined && n > 0 ? n : DEFAULT_MAX_COMPLETION;
 }
 
-/**
- * The Ollama-compatible API: `/api/chat`, `/api/generate` and `/api/embed` are metered
- * through the pipeline; `/api/tags`, `/api/show`, `/api/ps` and `/api/version` read a
- * backend, showing only the models the caller may use.
- */
-export function ollamaRoutes(deps: PipelineDeps, backends: BackendDirectory): Hono<ProxyEnv> {
-  const app = new Hono<ProxyEnv>();
+/** Answers a forwarded request in Ollama's shape: the JSON body or the NDJSON stream. */
+async function answer(deps: PipelineDeps, req: MeteredRequest, spec: ForwardSpec): Promise<void> {
+  const out = await forward(deps, spec);
+  if (out.kind === 'json') return sendJson(req.out, 200, out.json, { 'x-request-id': spec.requestId });
+  req.out.writeHead(200, { 'content-type': 'application/x-ndjson', 'x-request-id': spec.requestId });
+  out.relay(req.out);
+}
 
-  /** Answers a forwarded request in Ollama's shape: the JSON body or the NDJSON stream. */
-  const answer = async (spec: ForwardSpec) => {
-    const out = await forward(deps, spec);
-    if (out.kind === 'json') return Response.json(out.json, { headers: { 'x-request-id': spec.requestId } });
-    return new Response(out.stream, {
-      headers: { 'content-type': 'application/x-ndjson', 'x-request-id': spec.requestId },
-    });
-  };
-
-  /** Builds a metered generation route (chat, generate): one pipeline, its own schema and prompt. */
-  const generation = <B extends z.infer<typeof chatSchema> | z.infer<typeof generateSchema>>(
-    path: '/api/chat' | '/api/generate',
-    schema: z.ZodType<B>,
-    promptOf: (body: B) => string,
-  ) =>
-    app.post(path, async (c) => {
-      const body = validate(schema, await readJson(c.req.raw));
-      assertModelAllowed(c.get('caller'), body.model);
-      return answer({
-        ...specBase(c, path),
+/** A metered generation route (chat, generate): one pipeline, its own schema and prompt. */
+function generation<B extends z.infer<typeof chatSchema> | z.infer<typeof generateSchema>>(
+  deps: PipelineDeps,
+  path: '/api/chat' | '/api/generate',
+  schema: z.ZodType<B>,
+  promptOf: (body: B) => string,
+): MeteredRoute {
+  return {
+    api: 'ollama',
+    async handle(req) {
+      const body = validate(schema, req.body);
+      assertModelAllowed(req.caller, body.model);
+      await answer(deps, req, {
+        ...specBase(req, path),
         backendPath: path,
         model: body.model,
         body,
@@ -81,25 +84,41 @@ export function ollamaRoutes(deps: PipelineDeps, backends: BackendDirectory): Ho
         promptEstimate: estimateTokens(promptOf(body)),
         maxCompletion: maxCompletion(body.options),
       });
-    });
+    },
+  };
+}
 
-  generation('/api/chat', chatSchema, (b) => b.messages.map((m) => m.content).join('\n'));
-  generation('/api/generate', generateSchema, (b) => `${b.system ?? ''}\n${b.prompt}`);
+/** The metered routes of the Ollama-compatible API: `/api/chat`, `/api/generate`, `/api/embed`. */
+export function ollamaMeteredRoutes(deps: PipelineDeps): Record<string, MeteredRoute> {
+  return {
+    '/api/chat': generation(deps, '/api/chat', chatSchema, (b) => b.messages.map((m) => m.content).join('\n')),
+    '/api/generate': generation(deps, '/api/generate', generateSchema, (b) => `${b.system ?? ''}\n${b.prompt}`),
+    '/api/embed': {
+      api: 'ollama',
+      async handle(req) {
+        const body = validate(embedSchema, req.body);
+        assertModelAllowed(req.caller, body.model);
+        const input = Array.isArray(body.input) ? body.input.join('\n') : body.input;
+        await answer(deps, req, {
+          ...specBase(req, '/api/embed'),
+          backendPath: '/api/embed',
+          model: body.model,
+          body,
+          stream: false,
+          promptEstimate: estimateTokens(input),
+          maxCompletion: 0,
+        });
+      },
+    },
+  };
+}
 
-  app.post('/api/embed', async (c) => {
-    const body = validate(embedSchema, await readJson(c.req.raw));
-    assertModelAllowed(c.get('caller'), body.model);
-    const input = Array.isArray(body.input) ? body.input.join('\n') : body.input;
-    return answer({
-      ...specBase(c, '/api/embed'),
-      backendPath: '/api/embed',
-      model: body.model,
-      body,
-      stream: false,
-      promptEstimate: estimateTokens(input),
-      maxCompletion: 0,
-    });
-  });
+/**
+ * The rest of the Ollama-compatible API, which reads a backend: `/api/tags`, `/api/show`,
+ * `/api/ps` and `/api/version`, showing only the models the caller may use.
+ */
+export function ollamaRoutes(backends: BackendDirectory): Hono<ProxyEnv> {
+  const app = new Hono<ProxyEnv>();
 
   app.get('/api/tags', async (c) => {
     const tags = (await readBackend<{ models: { name: string; model?: string }[] }>(backends, '/api/tags')) ?? {
@@ -121,7 +140,10 @@ export function ollamaRoutes(deps: PipelineDeps, backends: BackendDirectory): Ho
   });
 
   app.post('/api/show', async (c) => {
-    const body = validate(z.looseObject({ model: z.string().min(1, 'model is required') }), await readJson(c.req.raw));
+    const body = validate(
+      z.looseObject({ model: z.string().min(1, 'model is required') }),
+      parseJsonBody(await c.req.text()),
+    );
     assertModelAllowed(c.get('caller'), body.model);
     const backend = backends.pick(body.model);
     if (!backend) return c.json({ error: `model "${body.model}" is not available on any backend` }, 404);

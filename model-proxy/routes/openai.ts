@@ -8,65 +8,77 @@ import {
   fromOllamaEmbed,
   modelList,
   modelObject,
-  ndjsonToSse,
   newCompletionId,
   parseChatCompletionRequest,
   parseEmbeddingsRequest,
+  SseTranslator,
   toOllamaChat,
   toOllamaEmbed,
 } from '../openai/index.js';
 import type { OllamaChatResponse, OllamaEmbedResponse } from '../openai/wire.js';
 import { forward, type PipelineDeps } from '../pipeline/forward.js';
 import type { BackendDirectory } from './ollama.js';
-import { DEFAULT_MAX_COMPLETION, estimateTokens, readJson, specBase } from './request.js';
+import { DEFAULT_MAX_COMPLETION, estimateTokens, type MeteredRoute, sendJson, specBase } from './request.js';
 
 /**
- * The OpenAI-compatible API, translated to Ollama's native API so that one meter counts
- * both: `/v1/chat/completions` (stream and not, tools), `/v1/embeddings`, `/v1/models`.
+ * The metered routes of the OpenAI-compatible API, translated to Ollama's native API so
+ * that one meter counts both: `/v1/chat/completions` (stream and not, tools) and
+ * `/v1/embeddings`.
  */
-export function openAiRoutes(deps: PipelineDeps, backends: BackendDirectory): Hono<ProxyEnv> {
+export function openAiMeteredRoutes(deps: PipelineDeps): Record<string, MeteredRoute> {
+  return {
+    '/v1/chat/completions': {
+      api: 'openai',
+      async handle(r) {
+        const req = parseChatCompletionRequest(r.body);
+        assertModelAllowed(r.caller, req.model);
+        const { body, stream, includeUsage } = toOllamaChat(req);
+        const numPredict = body.options?.num_predict;
+        const out = await forward(deps, {
+          ...specBase(r, '/v1/chat/completions'),
+          backendPath: '/api/chat',
+          model: req.model,
+          body: body as unknown as Record<string, unknown>,
+          stream,
+          promptEstimate: estimateTokens(body.messages.map((m) => m.content ?? '').join('\n')),
+          maxCompletion: typeof numPredict === 'number' && numPredict > 0 ? numPredict : DEFAULT_MAX_COMPLETION,
+        });
+        const ctx = { id: newCompletionId(), created: Math.floor(Date.now() / 1000), model: req.model };
+        const headers = { 'x-request-id': r.requestId };
+        if (out.kind === 'json')
+          return sendJson(r.out, 200, fromOllamaChat(out.json as unknown as OllamaChatResponse, ctx), headers);
+        r.out.writeHead(200, { ...headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        out.relay(r.out, new SseTranslator({ ...ctx, includeUsage }));
+      },
+    },
+    '/v1/embeddings': {
+      api: 'openai',
+      async handle(r) {
+        const req = parseEmbeddingsRequest(r.body);
+        assertModelAllowed(r.caller, req.model);
+        const body = toOllamaEmbed(req);
+        const input = Array.isArray(body.input) ? body.input.join('\n') : body.input;
+        const out = await forward(deps, {
+          ...specBase(r, '/v1/embeddings'),
+          backendPath: '/api/embed',
+          model: req.model,
+          body: body as unknown as Record<string, unknown>,
+          stream: false,
+          promptEstimate: estimateTokens(input),
+          maxCompletion: 0,
+        });
+        const json =
+          out.kind === 'json' ? (out.json as unknown as OllamaEmbedResponse) : { model: req.model, embeddings: [] };
+        const list = fromOllamaEmbed(json, { model: req.model, encodingFormat: encodingFormatOf(req) });
+        sendJson(r.out, 200, list, { 'x-request-id': r.requestId });
+      },
+    },
+  };
+}
+
+/** `GET /v1/models` and `/v1/models/:id`: the models the caller may use. */
+export function openAiRoutes(backends: BackendDirectory): Hono<ProxyEnv> {
   const app = new Hono<ProxyEnv>();
-
-  app.post('/v1/chat/completions', async (c) => {
-    const req = parseChatCompletionRequest(await readJson(c.req.raw));
-    assertModelAllowed(c.get('caller'), req.model);
-    const { body, stream, includeUsage } = toOllamaChat(req);
-    const numPredict = body.options?.num_predict;
-    const base = specBase(c, '/v1/chat/completions');
-    const out = await forward(deps, {
-      ...base,
-      backendPath: '/api/chat',
-      model: req.model,
-      body: body as unknown as Record<string, unknown>,
-      stream,
-      promptEstimate: estimateTokens(body.messages.map((m) => m.content ?? '').join('\n')),
-      maxCompletion: typeof numPredict === 'number' && numPredict > 0 ? numPredict : DEFAULT_MAX_COMPLETION,
-    });
-    const ctx = { id: newCompletionId(), created: Math.floor(Date.now() / 1000), model: req.model };
-    if (out.kind === 'json') return c.json(fromOllamaChat(out.json as unknown as OllamaChatResponse, ctx));
-    return new Response(out.stream.pipeThrough(ndjsonToSse({ ...ctx, includeUsage })), {
-      headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': base.requestId },
-    });
-  });
-
-  app.post('/v1/embeddings', async (c) => {
-    const req = parseEmbeddingsRequest(await readJson(c.req.raw));
-    assertModelAllowed(c.get('caller'), req.model);
-    const body = toOllamaEmbed(req);
-    const input = Array.isArray(body.input) ? body.input.join('\n') : body.input;
-    const out = await forward(deps, {
-      ...specBase(c, '/v1/embeddings'),
-      backendPath: '/api/embed',
-      model: req.model,
-      body: body as unknown as Record<string, unknown>,
-      stream: false,
-      promptEstimate: estimateTokens(input),
-      maxCompletion: 0,
-    });
-    const json =
-      out.kind === 'json' ? (out.json as unknown as OllamaEmbedResponse) : { model: req.model, embeddings: [] };
-    return c.json(fromOllamaEmbed(json, { model: req.model, encodingFormat: encodingFormatOf(req) }));
-  });
 
   /** The models the caller may use that a backend has (or the plan's list when none answers). */
   const visible = async (caller: ProxyEnv['Variables']['caller']): Promise<string[]> => {

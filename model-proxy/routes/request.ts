@@ -1,15 +1,42 @@
-import type { Context } from 'hono';
+import type { ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import { ValidationError } from '../../core/errors.js';
-import type { ProxyEnv } from '../context.js';
+import type { Logger } from '../../core/logger.js';
+import type { Caller } from '../caller.js';
 import type { ForwardSpec } from '../pipeline/types.js';
 
 /** Completion tokens reserved for a request that names no limit of its own. */
 export const DEFAULT_MAX_COMPLETION = 4_096;
 
-/** Reads a JSON body or answers 400 with what is wrong. */
-export async function readJson(req: Request): Promise<unknown> {
-  const text = await req.text();
+/** Which API's shape a route answers (and fails) in. */
+export type ApiShape = 'ollama' | 'openai';
+
+/** A request to a metered route, authenticated and with its JSON body read. */
+export interface MeteredRequest {
+  requestId: string;
+  caller: Caller;
+  log: Logger;
+  /** The parsed JSON body, not yet validated. */
+  body: unknown;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+  /** Where the answer goes. */
+  out: ServerResponse;
+}
+
+/**
+ * A metered route (chat, generate, embed): served on node's request and response
+ * directly, without building web Requests and Responses, because every model call takes
+ * this path (model-proxy/http/listener.ts).
+ */
+export interface MeteredRoute {
+  api: ApiShape;
+  /** Validates, forwards through the pipeline and writes the answer; throws to refuse. */
+  handle(req: MeteredRequest): Promise<void>;
+}
+
+/** Parses a request body as JSON or answers 400 with what is wrong. */
+export function parseJsonBody(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -33,14 +60,19 @@ export function estimateTokens(text: string): number {
 
 /** The parts of a ForwardSpec every route fills in the same way. */
 export function specBase(
-  c: Context<ProxyEnv>,
+  req: MeteredRequest,
   endpoint: string,
 ): Pick<ForwardSpec, 'requestId' | 'caller' | 'log' | 'endpoint' | 'clientSignal'> {
-  return {
-    requestId: c.get('requestId'),
-    caller: c.get('caller'),
-    log: c.get('log'),
-    endpoint,
-    clientSignal: c.req.raw.signal,
-  };
+  return { requestId: req.requestId, caller: req.caller, log: req.log, endpoint, clientSignal: req.signal };
+}
+
+/** Writes a whole JSON answer. */
+export function sendJson(out: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
+  const text = JSON.stringify(body);
+  out.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
+  out.end(text);
 }

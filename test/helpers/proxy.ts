@@ -1,6 +1,6 @@
 import type { Config } from '../../core/config/index.js';
 import type { Db } from '../../core/db/index.js';
-import { listen } from '../../core/http/serve.js';
+import { listenNode } from '../../core/http/serve.js';
 import { createLogger } from '../../core/logger.js';
 import { createModelProxy, type ModelProxy, type ProxyTuning } from '../../model-proxy/server.js';
 
@@ -14,7 +14,7 @@ export interface TestProxy {
 /** Starts the real model proxy on port 0 with quiet logs. */
 export async function startTestProxy(db: Db, config: Config, tuning?: Partial<ProxyTuning>): Promise<TestProxy> {
   const proxy = createModelProxy({ db, config, logger: createLogger('test', 'silent'), ...(tuning ? { tuning } : {}) });
-  const http = await listen('model-proxy', proxy.app.fetch, 0);
+  const http = await listenNode('model-proxy', proxy.listener, 0);
   return {
     url: `http://127.0.0.1:${http.port}`,
     proxy,

@@ -235,6 +235,35 @@ describe('streams that end early', () => {
     expect(fake.requests.filter((r) => r.path === '/api/chat').at(-1)!.evalCount).toBeLessThan(200);
   });
 
+  it('a client that leaves a /v1 stream is metered as aborted with what the backend streamed', async () => {
+    fake.configure({ tokens: 200, chunkDelayMs: 5 });
+    const res = await post(
+      '/v1/chat/completions',
+      JSON.stringify({ model: 'llama3.1:8b', stream: true, messages: [{ role: 'user', content: 'long' }] }),
+    );
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    let events = 0;
+    while (events < 5) {
+      const { value } = await reader.read();
+      events += new TextDecoder()
+        .decode(value)
+        .split('\n\n')
+        .filter((e) => e.startsWith('data: {')).length;
+    }
+    await reader.cancel();
+    const requestId = res.headers.get('x-request-id');
+    await waitFor(() => rows().some((r) => r.request_id === requestId));
+    const sent = fake.requests.filter((r) => r.path === '/api/chat').at(-1)!;
+    await waitFor(() => sent.aborted);
+    const row = rows().find((r) => r.request_id === requestId)!;
+    expect(row).toMatchObject({ status: 'aborted', endpoint: '/v1/chat/completions', exact: 0 });
+    // Every token the backend emitted is counted, including those the client never read.
+    expect(row.completion_tokens).toBe(sent.evalCount);
+    expect(sent.evalCount).toBeGreaterThanOrEqual(5);
+    expect(sent.evalCount).toBeLessThan(200);
+  });
+
   it('an error line mid-stream reaches the client and is metered as error with what was streamed', async () => {
     fake.midStreamErrorNext(3, 'CUDA error: out of memory');
     const res = await post(

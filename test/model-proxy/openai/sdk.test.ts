@@ -18,7 +18,6 @@ import {
   fromOllamaEmbed,
   modelList,
   modelObject,
-  ndjsonToSse,
   newCompletionId,
   type OllamaChatRequest,
   type OllamaChatResponse,
@@ -31,6 +30,7 @@ import {
 } from '../../../model-proxy/openai/index.js';
 import { type FakeOllama, startFakeOllama } from '../../fakes/ollama.js';
 import { embedText } from '../../fakes/ollama-shared.js';
+import { ndjsonToSse } from './sse-stream.js';
 
 /** Request bodies the /v1 app received, newest last. */
 const v1Bodies: unknown[] = [];
