@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
 import { newId } from './crypto/tokens.js';
 import type { Db } from './db/index.js';
+import { statement } from './tenancy/statements.js';
 
 /** A chat turn as the model sees it. */
 export interface ChatTurn {
@@ -19,17 +19,43 @@ export interface ChatPlace {
   shared?: boolean;
 }
 
-/** The open conversations of a place (one user's, or the whole chat's when shared). */
-function openIn(db: Db, tenantId: string, userId: string, place: ChatPlace) {
-  const threadId = place.threadId ?? null;
-  let q = db.kysely
-    .selectFrom('conversations')
-    .select('id')
-    .where('tenant_id', '=', tenantId)
-    .where('chat_id', '=', place.chatId)
-    .where('ended_at', 'is', null);
-  if (!place.shared) q = q.where('user_id', '=', userId);
-  return threadId === null ? q.where('thread_id', 'is', null) : q.where('thread_id', '=', threadId);
+/**
+ * The SQL of a place's open conversations (one user's, or the whole chat's when shared),
+ * newest first; parameters in order: tenant, chat, [user], [thread].
+ */
+function openInSql(place: ChatPlace): string {
+  const user = place.shared ? '' : ' AND user_id = ?';
+  const thread = (place.threadId ?? null) === null ? ' AND thread_id IS NULL' : ' AND thread_id = ?';
+  return `SELECT id FROM conversations WHERE tenant_id = ? AND chat_id = ? AND ended_at IS NULL${user}${thread} ORDER BY started_at DESC`;
+}
+
+function openInParams(tenantId: string, userId: string, place: ChatPlace): unknown[] {
+  const params: unknown[] = [tenantId, place.chatId];
+  if (!place.shared) params.push(userId);
+  if ((place.threadId ?? null) !== null) params.push(place.threadId);
+  return params;
+}
+
+/** The open conversation of a place, if it has one. */
+export function findOpenConversation(db: Db, tenantId: string, userId: string, place: ChatPlace): string | undefined {
+  return statement<{ id: string }>(db, openInSql(place)).get(...openInParams(tenantId, userId, place))?.id;
+}
+
+/** A conversation about to be started (see `insertConversation`). */
+export interface NewConversation {
+  id: string;
+  tenantId: string;
+  userId: string;
+  place: ChatPlace;
+  startedAt: number;
+}
+
+/** Stores a new conversation row. */
+export function insertConversation(db: Db, c: NewConversation): void {
+  statement(
+    db,
+    "INSERT INTO conversations (id, tenant_id, user_id, channel, chat_id, thread_id, started_at, ended_at) VALUES (?, ?, ?, 'telegram', ?, ?, ?, NULL)",
+  ).run(c.id, c.tenantId, c.userId, c.place.chatId, c.place.threadId ?? null, c.startedAt);
 }
 
 /**
@@ -37,23 +63,10 @@ function openIn(db: Db, tenantId: string, userId: string, place: ChatPlace) {
  * (see `endConversation`) so the next message starts fresh.
  */
 export async function openConversation(db: Db, tenantId: string, userId: string, place: ChatPlace): Promise<string> {
-  const threadId = place.threadId ?? null;
-  const open = await openIn(db, tenantId, userId, place).orderBy('started_at', 'desc').executeTakeFirst();
-  if (open) return open.id;
+  const open = findOpenConversation(db, tenantId, userId, place);
+  if (open) return open;
   const id = newId();
-  await db.kysely
-    .insertInto('conversations')
-    .values({
-      id,
-      tenant_id: tenantId,
-      user_id: userId,
-      channel: 'telegram',
-      chat_id: place.chatId,
-      thread_id: threadId,
-      started_at: Date.now(),
-      ended_at: null,
-    })
-    .execute();
+  insertConversation(db, { id, tenantId, userId, place, startedAt: Date.now() });
   return id;
 }
 
@@ -62,7 +75,9 @@ export async function openConversation(db: Db, tenantId: string, userId: string,
  * shared); returns whether there was one. Other topics of the chat keep theirs.
  */
 export async function endConversation(db: Db, tenantId: string, userId: string, place: ChatPlace): Promise<boolean> {
-  const ids = (await openIn(db, tenantId, userId, place).execute()).map((r) => r.id);
+  const ids = statement<{ id: string }>(db, openInSql(place))
+    .all(...openInParams(tenantId, userId, place))
+    .map((r) => r.id);
   if (ids.length === 0) return false;
   const res = await db.kysely
     .updateTable('conversations')
@@ -73,33 +88,39 @@ export async function endConversation(db: Db, tenantId: string, userId: string, 
   return res.numUpdatedRows > 0n;
 }
 
-/** Stores one message of a conversation; returns its id. */
-export async function appendMessage(
-  db: Db,
-  tenantId: string,
-  msg: {
-    conversationId: string;
-    userId: string | null;
-    role: ChatTurn['role'];
-    content: string;
-    requestId?: string | null;
-  },
-): Promise<string> {
+/** One message of a conversation, as `insertMessage` stores it. */
+export interface NewMessage {
+  conversationId: string;
+  userId: string | null;
+  role: ChatTurn['role'];
+  content: string;
+  requestId?: string | null;
+  /** When it was written (default now). */
+  createdAt?: number;
+}
+
+/** Stores one message of a conversation, synchronously; returns its id. */
+export function insertMessage(db: Db, tenantId: string, msg: NewMessage): string {
   const id = newId();
-  await db.kysely
-    .insertInto('messages')
-    .values({
-      id,
-      tenant_id: tenantId,
-      conversation_id: msg.conversationId,
-      user_id: msg.userId,
-      role: msg.role,
-      content: msg.content,
-      request_id: msg.requestId ?? null,
-      created_at: Date.now(),
-    })
-    .execute();
+  statement(
+    db,
+    'INSERT INTO messages (id, tenant_id, conversation_id, user_id, role, content, request_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  ).run(
+    id,
+    tenantId,
+    msg.conversationId,
+    msg.userId,
+    msg.role,
+    msg.content,
+    msg.requestId ?? null,
+    msg.createdAt ?? Date.now(),
+  );
   return id;
+}
+
+/** Stores one message of a conversation; returns its id. */
+export async function appendMessage(db: Db, tenantId: string, msg: NewMessage): Promise<string> {
+  return insertMessage(db, tenantId, msg);
 }
 
 /** Estimated tokens of one turn: four characters a token plus the turn's framing. */
@@ -120,17 +141,21 @@ export async function recentHistory(
   tokenBudget: number,
   opts: { names?: boolean } = {},
 ): Promise<ChatTurn[]> {
-  const rows = await db.kysely
-    .selectFrom('messages as m')
-    .leftJoin('tenant_users as u', (j) => j.onRef('u.id', '=', 'm.user_id').onRef('u.tenant_id', '=', 'm.tenant_id'))
-    .select(['m.role', 'm.content', 'u.display_name'])
-    .where('m.tenant_id', '=', tenantId)
-    .where('m.conversation_id', '=', conversationId)
-    .orderBy('m.created_at', 'desc')
-    // Insertion order breaks ties between messages stored in the same millisecond.
-    .orderBy(sql`m.rowid`, 'desc')
-    .limit(200)
-    .execute();
+  return recentHistorySync(db, tenantId, conversationId, tokenBudget, opts);
+}
+
+/** `recentHistory` without the promise (the gateway reads it on every message). */
+export function recentHistorySync(
+  db: Db,
+  tenantId: string,
+  conversationId: string,
+  tokenBudget: number,
+  opts: { names?: boolean } = {},
+): ChatTurn[] {
+  const rows = statement<{ role: ChatTurn['role']; content: string; display_name: string | null }>(db, HISTORY_SQL).all(
+    tenantId,
+    conversationId,
+  );
   const turns: ChatTurn[] = [];
   let used = 0;
   for (const row of rows) {
@@ -143,14 +168,18 @@ export async function recentHistory(
   return turns.reverse();
 }
 
+// `+m.tenant_id` keeps SQLite on the conversation's index (without it the planner may scan
+// every message of the tenant); the index's order (created_at, then rowid) is the one
+// wanted, so no sort. Insertion order breaks ties between messages of the same millisecond.
+const HISTORY_SQL = `SELECT m.role, m.content, u.display_name FROM messages AS m
+  LEFT JOIN tenant_users AS u ON u.id = m.user_id AND u.tenant_id = m.tenant_id
+  WHERE +m.tenant_id = ? AND m.conversation_id = ?
+  ORDER BY m.created_at DESC, m.rowid DESC LIMIT 200`;
+
 /** How many messages a tenant's users sent since a time (for messages/day). */
 export async function countUserMessagesSince(db: Db, tenantId: string, since: number): Promise<number> {
-  const { n } = await db.kysely
-    .selectFrom('messages')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('tenant_id', '=', tenantId)
-    .where('role', '=', 'user')
-    .where('created_at', '>=', since)
-    .executeTakeFirstOrThrow();
-  return n;
+  return statement<{ n: number }>(
+    db,
+    "SELECT count(*) AS n FROM messages WHERE tenant_id = ? AND role = 'user' AND created_at >= ?",
+  ).get(tenantId, since)!.n;
 }

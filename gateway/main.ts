@@ -9,6 +9,7 @@ import { createObjectStore } from '../core/storage/index.js';
 import type { GatewayDeps } from './bot/context.js';
 import { ModelClient } from './model-client.js';
 import { BotManager, type BotManagerOptions, type Intake } from './runtime/manager.js';
+import { WriteQueue } from './runtime/write-queue.js';
 import { createGatewayHttp } from './server.js';
 import { UpdateWorker, type UpdateWorkerOptions } from './webhooks/worker.js';
 
@@ -48,6 +49,7 @@ export async function startGateway(
     config,
     logger,
     models: new ModelClient(config.MODEL_PROXY_URL, config.internalToken),
+    writes: new WriteQueue(db),
     objects: createObjectStore(config),
   };
   const worker = config.TELEGRAM_MODE === 'webhook' ? new UpdateWorker(db, logger, opts.worker) : undefined;

@@ -1,5 +1,6 @@
 import type { Db } from '../db/index.js';
 import type { Tenant, TenantUser } from '../db/schema.js';
+import { statement } from './statements.js';
 
 /** A linked Telegram account resolved to its tenant and user. */
 export interface LinkedMember {
@@ -17,24 +18,35 @@ export async function findMemberByTelegram(
   telegramUserId: number,
   tenantId?: string,
 ): Promise<LinkedMember | undefined> {
-  let q = db.kysely
-    .selectFrom('telegram_links')
-    .select(['tenant_id', 'user_id'])
-    .where('telegram_user_id', '=', telegramUserId);
-  if (tenantId) q = q.where('tenant_id', '=', tenantId);
-  const link = await q.orderBy('linked_at', 'desc').executeTakeFirst();
-  if (!link) return undefined;
-  const [tenant, user] = await Promise.all([
-    db.kysely.selectFrom('tenants').selectAll().where('id', '=', link.tenant_id).executeTakeFirstOrThrow(),
-    db.kysely
-      .selectFrom('tenant_users')
-      .selectAll()
-      .where('tenant_id', '=', link.tenant_id)
-      .where('id', '=', link.user_id)
-      .executeTakeFirstOrThrow(),
-  ]);
-  return { tenant, user };
+  return findMemberByTelegramSync(db, telegramUserId, tenantId);
 }
+
+/**
+ * `findMemberByTelegram` without the promise: the gateway runs it on every update, as three
+ * indexed reads through cached prepared statements.
+ */
+export function findMemberByTelegramSync(db: Db, telegramUserId: number, tenantId?: string): LinkedMember | undefined {
+  const link = tenantId
+    ? statement<LinkRow>(db, LINK_IN_TENANT).get(telegramUserId, tenantId)
+    : statement<LinkRow>(db, LINK_ANY).get(telegramUserId);
+  if (!link) return undefined;
+  const tenant = statement<Tenant>(db, 'SELECT * FROM tenants WHERE id = ?').get(link.tenant_id);
+  const user = statement<TenantUser>(db, 'SELECT * FROM tenant_users WHERE tenant_id = ? AND id = ?').get(
+    link.tenant_id,
+    link.user_id,
+  );
+  // Foreign keys make both exist; a row deleted between the reads reads as an unknown sender.
+  return tenant && user ? { tenant, user } : undefined;
+}
+
+interface LinkRow {
+  tenant_id: string;
+  user_id: string;
+}
+const LINK_ANY =
+  'SELECT tenant_id, user_id FROM telegram_links WHERE telegram_user_id = ? ORDER BY linked_at DESC LIMIT 1';
+const LINK_IN_TENANT =
+  'SELECT tenant_id, user_id FROM telegram_links WHERE telegram_user_id = ? AND tenant_id = ? ORDER BY linked_at DESC LIMIT 1';
 
 /** The users of one tenant, oldest first. */
 export async function listUsers(db: Db, tenantId: string): Promise<TenantUser[]> {

@@ -7,6 +7,7 @@ import type { Db } from '../db/index.js';
 import type { Plan, Tenant } from '../db/schema.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { type EffectiveLimits, effectiveLimits } from './plans.js';
+import { statement } from './statements.js';
 
 /** A tenant slug: lower-case letters, digits and inner hyphens, 2–40 characters. */
 export const slugSchema = z
@@ -130,12 +131,18 @@ export interface TenantContext {
 
 /** Loads a tenant, its plan and its effective limits. */
 export async function loadTenantContext(db: Db, tenantId: string): Promise<TenantContext> {
-  const tenant = await getTenant(db, tenantId);
-  const plan = await db.kysely
-    .selectFrom('plans')
-    .selectAll()
-    .where('id', '=', tenant.plan_id)
-    .executeTakeFirstOrThrow();
+  const tenant = statement<Tenant>(db, 'SELECT * FROM tenants WHERE id = ?').get(tenantId);
+  if (!tenant) throw new NotFoundError('no such tenant', 'tenant_not_found');
+  return tenantContextOf(db, tenant);
+}
+
+/**
+ * The plan and effective limits of a tenant row already read (the gateway has it from the
+ * sender's membership of the same update), synchronously.
+ */
+export function tenantContextOf(db: Db, tenant: Tenant): TenantContext {
+  const plan = statement<Plan>(db, 'SELECT * FROM plans WHERE id = ?').get(tenant.plan_id);
+  if (!plan) throw new NotFoundError(`tenant ${tenant.slug} is on plan "${tenant.plan_id}", which does not exist`);
   return { tenant, plan, limits: effectiveLimits(tenant, plan) };
 }
 

@@ -6,6 +6,7 @@ import type { Logger } from '../../core/logger.js';
 import type { ObjectStore } from '../../core/storage/object-store.js';
 import type { LinkedMember } from '../../core/tenancy/members.js';
 import type { ModelClient } from '../model-client.js';
+import type { WriteQueue } from '../runtime/write-queue.js';
 import type { CommandMenus } from './commands.js';
 import type { Generations } from './generations.js';
 import type { ChatPacer } from './pacer.js';
@@ -19,6 +20,8 @@ export interface GatewayDeps {
   config: Config;
   logger: Logger;
   models: ModelClient;
+  /** The conversation writes of every bot, batched per event-loop turn (one per `db`). */
+  writes: WriteQueue;
   /**
    * Where files people send are kept (`createObjectStore(config)`); without it the files
    * feature says that saving files is not set up.

@@ -1,14 +1,16 @@
 import { Composer } from 'grammy';
 import {
-  appendMessage,
   type ChatTurn,
   countUserMessagesSince,
-  openConversation,
-  recentHistory,
+  findOpenConversation,
+  insertConversation,
+  insertMessage,
+  recentHistorySync,
 } from '../../core/conversations.js';
+import { newId } from '../../core/crypto/tokens.js';
 import { userFeatures } from '../../core/tenancy/access.js';
 import type { LinkedMember } from '../../core/tenancy/members.js';
-import { loadTenantContext } from '../../core/tenancy/tenants.js';
+import { tenantContextOf } from '../../core/tenancy/tenants.js';
 import { monthStartDay, tenantTokensSince } from '../../core/usage/overview.js';
 import { AnswerStream } from '../bot/answer-stream.js';
 import type { BotContext } from '../bot/context.js';
@@ -62,7 +64,7 @@ export function chat(): Composer<BotContext> {
 async function admit(ctx: BotContext, member: LinkedMember): Promise<string | undefined> {
   const { db } = ctx.anvil.deps;
   const { tenant, user } = member;
-  const { limits } = await loadTenantContext(db, tenant.id);
+  const { limits } = tenantContextOf(db, tenant);
   if (!userFeatures(limits, user).includes('chat')) return void (await ctx.reply(replies.noChatFeature));
   if (limits.messagesPerDay !== null) {
     const today = new Date().setUTCHours(0, 0, 0, 0);
@@ -90,10 +92,30 @@ async function answer(
   const chat = ctx.chat!;
   const group = isGroupChat(chat);
   const typing = keepTyping(ctx);
+  // The rows are written in the background (one short transaction per event-loop turn, see
+  // WriteQueue) and awaited before the handler ends, so the chat's next message (which waits
+  // for this one) reads them in its history.
+  const stored: Promise<void>[] = [];
+  const store = (write: () => unknown) =>
+    stored.push(
+      deps.writes.write(write).then(
+        () => undefined,
+        (err: unknown) => log.error({ err }, 'could not store the conversation'),
+      ),
+    );
   try {
-    const conversationId = await openConversation(deps.db, tenant.id, user.id, placeOf(ctx));
-    const history = await recentHistory(deps.db, tenant.id, conversationId, HISTORY_TOKEN_BUDGET, { names: group });
-    await appendMessage(deps.db, tenant.id, { conversationId, userId: user.id, role: 'user', content: question });
+    const place = placeOf(ctx);
+    let conversationId = findOpenConversation(deps.db, tenant.id, user.id, place);
+    const history = conversationId
+      ? recentHistorySync(deps.db, tenant.id, conversationId, HISTORY_TOKEN_BUDGET, { names: group })
+      : [];
+    if (!conversationId) {
+      const started = { id: newId(), tenantId: tenant.id, userId: user.id, place, startedAt: Date.now() };
+      conversationId = started.id;
+      store(() => insertConversation(deps.db, started));
+    }
+    const asked = { conversationId, userId: user.id, role: 'user' as const, content: question, createdAt: Date.now() };
+    store(() => insertMessage(deps.db, tenant.id, asked));
     const messages: ChatTurn[] = [
       { role: 'system', content: systemPrompt(tenant.name, user.display_name) },
       ...history,
@@ -135,13 +157,15 @@ async function answer(
     typing.stop();
     const final = text.trim();
     if (final) {
-      await appendMessage(deps.db, tenant.id, {
+      const answered = {
         conversationId,
         userId: null,
-        role: 'assistant',
+        role: 'assistant' as const,
         content: final,
         requestId: stream.requestId,
-      });
+        createdAt: Date.now(),
+      };
+      store(() => insertMessage(deps.db, tenant.id, answered));
     }
     if (failure && !final) {
       await ctx.reply(failureReply(ctx, failure));
@@ -151,6 +175,7 @@ async function answer(
     await out.finish(final, note && `<i>${escapeHtml(note)}</i>`);
   } finally {
     typing.stop();
+    await Promise.all(stored);
   }
 }
 

@@ -1,6 +1,6 @@
 import type { MiddlewareFn } from 'grammy';
 import { findGroupByChat } from '../../core/tenancy/groups.js';
-import { findMemberByTelegram } from '../../core/tenancy/members.js';
+import { findMemberByTelegramSync } from '../../core/tenancy/members.js';
 import type { BotContext, BotRuntime, BotScope, GatewayDeps } from '../bot/context.js';
 import { isGroupChat } from './guards.js';
 
@@ -21,7 +21,7 @@ export function resolveMember(deps: GatewayDeps, scope: BotScope, runtime: BotRu
           )
         : undefined;
     if (group) tenantId = group.tenant_id;
-    const member = ctx.from ? await findMemberByTelegram(deps.db, ctx.from.id, tenantId) : undefined;
+    const member = ctx.from ? findMemberByTelegramSync(deps.db, ctx.from.id, tenantId) : undefined;
     ctx.anvil = {
       scope,
       deps,

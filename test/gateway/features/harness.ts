@@ -13,6 +13,7 @@ import { createTenant } from '../../../core/tenancy/tenants.js';
 import type { BotContext, BotScope, GatewayDeps } from '../../../gateway/bot/context.js';
 import { createBot } from '../../../gateway/bot/create-bot.js';
 import { ModelClient } from '../../../gateway/model-client.js';
+import { WriteQueue } from '../../../gateway/runtime/write-queue.js';
 import { startModelProxy } from '../../../model-proxy/main.js';
 import {
   type FakeOllama,
@@ -83,7 +84,13 @@ export async function startHarness(ollamaOpts: FakeOllamaOptions = {}): Promise<
   const config = testConfig(t.dir, { OLLAMA_URLS: ollama.url, TELEGRAM_API_ROOT: telegram.apiRoot });
   const proxy: Listening = await startModelProxy(config, quiet, t.db);
   const proxyUrl = `http://127.0.0.1:${proxy.port}`;
-  const deps: GatewayDeps = { db: t.db, config, logger: quiet, models: new ModelClient(proxyUrl, TEST_INTERNAL_TOKEN) };
+  const deps: GatewayDeps = {
+    db: t.db,
+    config,
+    logger: quiet,
+    models: new ModelClient(proxyUrl, TEST_INTERNAL_TOKEN),
+    writes: new WriteQueue(t.db),
+  };
   const runners: RunnerHandle[] = [];
 
   const until = async (check: () => boolean, ms = 5_000) => {
