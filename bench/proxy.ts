@@ -74,7 +74,7 @@ const openAiBodies = {
   streamBody: JSON.stringify({ model: MODEL, messages, stream: true, stream_options: { include_usage: true } }),
 };
 
-async function startAll(): Promise<{ fake: Child; anvil: Child; portkey: Child }> {
+async function startAll(): Promise<{ fake: Child; bare: Child; anvil: Child; portkey: Child }> {
   mkdirSync(RESULTS, { recursive: true });
   const launch = prepareChildren(ROOT, RESULTS);
   const fakeCmd = launch('fake-child');
@@ -87,7 +87,15 @@ async function startAll(): Promise<{ fake: Child; anvil: Child; portkey: Child }
   });
   const profile = process.env.PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${RESULTS}prof`] : [];
   const anvilCmd = launch('anvil-child');
-  const [anvil, portkey] = await Promise.all([
+  const bareCmd = launch('bare-child');
+  const [bare, anvil, portkey] = await Promise.all([
+    startChild({
+      name: 'bare node proxy',
+      command: bareCmd.command,
+      args: [...bareCmd.args, fake.url],
+      logFile: `${RESULTS}proxy-bare.log`,
+      ready: 'ipc',
+    }),
     startChild({
       name: 'Anvil model proxy',
       command: anvilCmd.command,
@@ -105,10 +113,10 @@ async function startAll(): Promise<{ fake: Child; anvil: Child; portkey: Child }
       }),
     ),
   ]);
-  return { fake, anvil, portkey };
+  return { fake, bare, anvil, portkey };
 }
 
-function paths(fake: Child, anvil: Child, portkey: Child): BenchPath[] {
+function paths(fake: Child, bare: Child, anvil: Child, portkey: Child): BenchPath[] {
   const auth = { authorization: `Bearer ${anvil.detail.key}` };
   const viaPortkey = { 'x-portkey-provider': 'ollama', 'x-portkey-custom-host': fake.url };
   return [
@@ -125,6 +133,14 @@ function paths(fake: Child, anvil: Child, portkey: Child): BenchPath[] {
       api: 'openai',
       baseline: 'direct-openai',
       target: { name: 'direct /v1', base: fake.url, path: '/v1/chat/completions', headers: {}, ...openAiBodies },
+    },
+    {
+      key: 'bare-ollama',
+      via: 'bare',
+      api: 'ollama',
+      baseline: 'direct-ollama',
+      proxy: bare,
+      target: { name: 'bare node /api/chat', base: bare.url, path: '/api/chat', headers: {}, ...ollamaBodies },
     },
     {
       key: 'anvil-ollama',
@@ -313,8 +329,8 @@ async function main(): Promise<void> {
   const loadavgStart = os.loadavg();
   const children = await startAll();
   try {
-    const { fake, anvil, portkey } = children;
-    const all = paths(fake, anvil, portkey);
+    const { fake, bare, anvil, portkey } = children;
+    const all = paths(fake, bare, anvil, portkey);
     const portkeyStreams = await smoke(all);
     if (portkeyStreams) process.stderr.write(`Portkey streaming skipped: ${portkeyStreams}\n`);
     const latency = await measureLatency(all, fake);
@@ -341,6 +357,7 @@ async function main(): Promise<void> {
         streamLevels: STREAM_LEVELS,
         stream: STREAM,
         fake: fake.detail.impl,
+        bare: 'child process, node:http pass-through with a keep-alive agent, nothing else (the floor)',
         anvil: 'child process, NODE_ENV=production, LOG_LEVEL=info, 4096 slots, enterprise plan, API key',
         portkey: 'child process, build/start-server.js --headless, provider ollama via x-portkey-custom-host',
       },

@@ -2,7 +2,7 @@ import { equalSecrets } from '../core/crypto/tokens.js';
 import type { Db } from '../core/db/index.js';
 import type { ApiKeyRow, Plan, Tenant } from '../core/db/schema.js';
 import { ForbiddenError, UnauthorizedError } from '../core/errors.js';
-import { checkApiKey, verifyApiKey } from '../core/tenancy/api-keys.js';
+import { checkApiKeyState, verifyApiKey } from '../core/tenancy/api-keys.js';
 import { type EffectiveLimits, effectiveLimits, modelAllowed } from '../core/tenancy/plans.js';
 
 /** Who is calling the proxy, resolved from the request's credentials. */
@@ -40,7 +40,8 @@ interface Cached<T> {
  * second without a database read on every request.
  */
 export class CallerResolver {
-  private readonly keys = new Map<string, Cached<ApiKeyRow>>();
+  /** Verified keys by the exact string presented: a hit needs no hash (the secret was proven). */
+  private readonly keys = new Map<string, Cached<{ row: ApiKeyRow; models: string[] | null }>>();
   private readonly tenants = new Map<string, Cached<{ tenant: Tenant; limits: EffectiveLimits } | undefined>>();
   private readonly users = new Map<string, Cached<{ status: string } | undefined>>();
   private readonly lastUsedWrites = new Map<string, number>();
@@ -61,9 +62,9 @@ export class CallerResolver {
     let keyModels: string[] | null = null;
     if (bearer.startsWith('ak_')) {
       const key = this.key(bearer);
-      tenantId = key.tenant_id;
-      apiKeyId = key.id;
-      keyModels = key.allowed_models ? (JSON.parse(key.allowed_models) as string[]) : null;
+      tenantId = key.row.tenant_id;
+      apiKeyId = key.row.id;
+      keyModels = key.models;
     } else if (equalSecrets(bearer, this.internalToken)) {
       if (!h.tenant)
         throw new UnauthorizedError('internal calls must name the tenant in X-Anvil-Tenant', 'missing_tenant');
@@ -89,24 +90,30 @@ export class CallerResolver {
     return { tenant, limits, userId, apiKeyId, keyModels };
   }
 
-  /** Verifies a key (hash compared in constant time on every call; the row is cached). */
-  private key(presented: string): ApiKeyRow {
-    const id = presented.split('_')[1] ?? '';
-    const hit = this.keys.get(id);
+  /**
+   * Verifies a key: the hash is compared in constant time when the key is looked up, and
+   * the verified row is then trusted for CALLER_CACHE_MS for that exact string (its
+   * revocation and expiry are still checked on every call).
+   */
+  private key(presented: string): { row: ApiKeyRow; models: string[] | null } {
     const t = this.now();
-    let row: ApiKeyRow;
-    if (hit && hit.until > t) {
-      // Re-check the secret and state against the cached row: same rules, no query.
-      row = checkApiKey(hit.value, presented, t);
-    } else {
-      row = verifyApiKey(this.db, presented, t);
-      this.keys.set(id, { value: row, until: t + CALLER_CACHE_MS });
+    let hit = this.keys.get(presented);
+    if (hit && hit.until > t) checkApiKeyState(hit.value.row, t);
+    else {
+      const row = verifyApiKey(this.db, presented, t);
+      hit = {
+        value: { row, models: row.allowed_models ? (JSON.parse(row.allowed_models) as string[]) : null },
+        until: t + CALLER_CACHE_MS,
+      };
+      if (this.keys.size > 50_000) this.keys.clear();
+      this.keys.set(presented, hit);
     }
+    const { row } = hit.value;
     if ((this.lastUsedWrites.get(row.id) ?? 0) < t - 60_000) {
       this.lastUsedWrites.set(row.id, t);
       this.db.sqlite.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?').run(t, row.id);
     }
-    return row;
+    return hit.value;
   }
 
   private tenant(tenantId: string): { tenant: Tenant; limits: EffectiveLimits } | undefined {

@@ -22,7 +22,11 @@ export function prepareChildren(root: string, results: string): Launcher {
     JSON.stringify({
       extends: '../../tsconfig.build.json',
       compilerOptions: { outDir: './proxy-build', rootDir: '../..', sourceMap: false },
-      include: ['../../bench/proxy/anvil-child.ts', '../../bench/proxy/fake-child.ts'],
+      include: [
+        '../../bench/proxy/anvil-child.ts',
+        '../../bench/proxy/bare-child.ts',
+        '../../bench/proxy/fake-child.ts',
+      ],
     }),
   );
   const tsc = spawnSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', config], {

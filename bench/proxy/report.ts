@@ -7,7 +7,7 @@ import type { StreamLevel } from './load.js';
 /** Which proxy a path goes through, and which API the client speaks. */
 export interface PathInfo {
   key: string;
-  via: 'direct' | 'anvil' | 'portkey';
+  via: 'direct' | 'bare' | 'anvil' | 'portkey';
   api: 'ollama' | 'openai';
   /** The direct path whose latency is subtracted to get the added latency. */
   baseline: string;

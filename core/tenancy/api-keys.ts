@@ -108,11 +108,16 @@ export function verifyApiKey(db: Db, presented: string, at = Date.now()): ApiKey
  * The rules of `verifyApiKey` against a row already looked up (or cached) by the key's id:
  * the secret must match its hash, and the key must be neither revoked nor expired.
  */
-export function checkApiKey(row: ApiKeyRow | undefined, presented: string, at = Date.now()): ApiKeyRow {
+function checkApiKey(row: ApiKeyRow | undefined, presented: string, at = Date.now()): ApiKeyRow {
   const parts = parseApiKey(presented);
   if (!parts || !row || row.id !== parts.id || !equalHashes(row.secret_hash, sha256(parts.secret))) {
     throw new UnauthorizedError('invalid API key', 'invalid_api_key');
   }
+  return checkApiKeyState(row, at);
+}
+
+/** Refuses a revoked or expired key (its secret already verified). */
+export function checkApiKeyState(row: ApiKeyRow, at = Date.now()): ApiKeyRow {
   if (row.revoked_at !== null) throw new UnauthorizedError('this API key has been revoked', 'api_key_revoked');
   if (row.expires_at !== null && row.expires_at <= at)
     throw new UnauthorizedError('this API key has expired', 'api_key_expired');

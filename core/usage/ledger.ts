@@ -23,7 +23,16 @@ export interface UsageRecord {
 }
 
 /** UTC day of an epoch-ms time, as YYYY-MM-DD. */
-export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+export function utcDay(ms: number): string {
+  if (ms >= lastDay.start && ms < lastDay.start + DAY_MS) return lastDay.key;
+  const key = new Date(ms).toISOString().slice(0, 10);
+  lastDay = { start: ms - (((ms % DAY_MS) + DAY_MS) % DAY_MS), key };
+  return key;
+}
+
+const DAY_MS = 86_400_000;
+/** The day utcDay computed last: every request of a day asks for the same one. */
+let lastDay = { start: Number.NaN, key: '' };
 
 /**
  * Writes ledger rows. Each row and its daily rollup commit in one transaction, so
@@ -55,18 +64,16 @@ export class UsageLedger {
     );
     this.upsertDay = db.sqlite.prepare(
       `INSERT INTO usage_daily (tenant_id, day, user_id, model, requests, prompt_tokens, completion_tokens, cost_micros)
-       VALUES (@tenantId, @day, @userKey, @model, 1, @promptTokens, @completionTokens, @costMicros)
+       VALUES (@tenantId, @day, @userKey, @model, @requests, @promptTokens, @completionTokens, @costMicros)
        ON CONFLICT (tenant_id, day, user_id, model) DO UPDATE SET
-         requests = requests + 1,
+         requests = requests + excluded.requests,
          prompt_tokens = prompt_tokens + excluded.prompt_tokens,
          completion_tokens = completion_tokens + excluded.completion_tokens,
          cost_micros = cost_micros + excluded.cost_micros`,
     );
     this.writeRows = db.sqlite.transaction((rows: readonly UsageRecord[]) => {
-      for (const r of rows) {
-        this.insertRow.run({ ...r, error: r.error ?? null, exact: r.exact ? 1 : 0 });
-        this.upsertDay.run({ ...r, day: utcDay(r.startedAt), userKey: r.userId ?? '' });
-      }
+      for (const r of rows) this.insertRow.run({ ...r, error: r.error ?? null, exact: r.exact ? 1 : 0 });
+      for (const day of rollups(rows)) this.upsertDay.run(day);
     });
   }
 
@@ -94,6 +101,47 @@ export class UsageLedger {
   }
 
   private readonly flushQueued = () => this.flush();
+}
+
+/** One daily rollup's increment. */
+interface DayIncrement {
+  tenantId: string;
+  day: string;
+  userKey: string;
+  model: string;
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+  costMicros: number;
+}
+
+/** The rollup increments of a batch of rows: one per tenant, day, user and model. */
+function rollups(rows: readonly UsageRecord[]): Iterable<DayIncrement> {
+  const sums = new Map<string, DayIncrement>();
+  for (const r of rows) {
+    const day = utcDay(r.startedAt);
+    const userKey = r.userId ?? '';
+    const key = `${r.tenantId}\u0000${day}\u0000${userKey}\u0000${r.model}`;
+    const sum = sums.get(key);
+    if (sum) {
+      sum.requests++;
+      sum.promptTokens += r.promptTokens;
+      sum.completionTokens += r.completionTokens;
+      sum.costMicros += r.costMicros;
+    } else {
+      sums.set(key, {
+        tenantId: r.tenantId,
+        day,
+        userKey,
+        model: r.model,
+        requests: 1,
+        promptTokens: r.promptTokens,
+        completionTokens: r.completionTokens,
+        costMicros: r.costMicros,
+      });
+    }
+  }
+  return sums.values();
 }
 
 /** Usage of one tenant over a range of UTC days: totals and one row per model. */

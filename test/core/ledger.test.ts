@@ -157,6 +157,54 @@ describe('UsageLedger.record', () => {
   });
 });
 
+describe('UsageLedger.queue', () => {
+  const nextTurn = () => new Promise((r) => setImmediate(r));
+
+  it('commits the rows queued in one turn together after it, with one rollup per tenant, day, user and model', async () => {
+    ledger.queue(rec({ promptTokens: 10, completionTokens: 1, costMicros: 3 }));
+    ledger.queue(rec({ promptTokens: 20, completionTokens: 2, costMicros: 4 }));
+    ledger.queue(rec({ userId: null, promptTokens: 5, completionTokens: 5 }));
+    ledger.queue(rec({ startedAt: at('2026-03-11'), promptTokens: 1, completionTokens: 1 }));
+    expect(ledgerCount()).toBe(0); // nothing written during the turn
+    await nextTurn();
+    expect(ledgerCount()).toBe(4);
+    expect(daily().map((d) => [d.day, d.user_id, d.requests, d.prompt_tokens, d.completion_tokens])).toEqual([
+      ['2026-03-10', '', 1, 5, 5],
+      ['2026-03-10', 'user-1', 2, 30, 3],
+      ['2026-03-11', 'user-1', 1, 1, 1],
+    ]);
+    expect(daily().find((d) => d.user_id === 'user-1' && d.day === '2026-03-10')?.cost_micros).toBe(7);
+    // A later batch adds to the same rollups.
+    ledger.queue(rec({ promptTokens: 100, completionTokens: 10 }));
+    await nextTurn();
+    expect(daily().find((d) => d.user_id === 'user-1' && d.day === '2026-03-10')).toMatchObject({
+      requests: 3,
+      prompt_tokens: 130,
+    });
+  });
+
+  it('flush commits at once (before usage is read, and on shutdown)', () => {
+    ledger.queue(rec());
+    ledger.flush();
+    expect(ledgerCount()).toBe(1);
+  });
+
+  it('a batch that fails is rolled back whole and reported, and later batches still commit', async () => {
+    const failed: string[][] = [];
+    const reporting = new UsageLedger(t.db, (_err, rows) => failed.push(rows.map((r) => r.requestId)));
+    const good = rec();
+    reporting.queue(good);
+    reporting.queue(rec({ requestId: good.requestId })); // duplicate id: the whole batch fails
+    await nextTurn();
+    expect(failed).toEqual([[good.requestId, good.requestId]]);
+    expect(ledgerCount()).toBe(0);
+    expect(daily()).toEqual([]);
+    reporting.queue(rec());
+    await nextTurn();
+    expect(ledgerCount()).toBe(1);
+  });
+});
+
 describe('usageReport', () => {
   it("sums one tenant's rollups over an inclusive range of days, per model", async () => {
     ledger.record(
@@ -210,5 +258,19 @@ describe('utcDay', () => {
   it('names the UTC day of a time', () => {
     expect(utcDay(Date.UTC(2026, 0, 1, 23, 59, 59, 999))).toBe('2026-01-01');
     expect(utcDay(Date.UTC(2026, 0, 2))).toBe('2026-01-02');
+  });
+
+  it('names the right day when asked about days out of order (its one-day cache)', () => {
+    const days = [Date.UTC(2026, 5, 1, 12), Date.UTC(2026, 5, 1, 23, 59), Date.UTC(2026, 4, 31, 23, 59, 59, 999)];
+    days.push(Date.UTC(2026, 5, 2), Date.UTC(2026, 5, 1), Date.UTC(1969, 11, 31, 12), Date.UTC(2026, 5, 1, 6));
+    expect(days.map(utcDay)).toEqual([
+      '2026-06-01',
+      '2026-06-01',
+      '2026-05-31',
+      '2026-06-02',
+      '2026-06-01',
+      '1969-12-31',
+      '2026-06-01',
+    ]);
   });
 });
