@@ -48,8 +48,12 @@ export class AnswerStream {
   private lastFrameAt = 0;
   private closed = false;
   private broken = false;
-  /** Abandons a frame still waiting on Telegram (e.g. auto-retry after a 429) when the answer is final. */
-  private readonly frames = new AbortController();
+  /**
+   * Abandons a frame still waiting on Telegram (e.g. auto-retry after a 429) when the answer
+   * is final. Made with the first frame: most short answers are final before any frame, and
+   * an abort builds a DOMException with a stack trace.
+   */
+  private frames: AbortController | undefined;
 
   constructor(private readonly opts: AnswerStreamOptions) {
     this.mode = opts.mode;
@@ -69,8 +73,10 @@ export class AnswerStream {
   async finish(markdown: string, noteHtml?: string): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
-    this.frames.abort();
-    await this.inflight;
+    if (this.inflight) {
+      this.frames?.abort();
+      await this.inflight;
+    }
     let html = markdownToTelegramHtml(markdown);
     if (noteHtml) html = html ? `${html}\n\n${noteHtml}` : noteHtml;
     const pieces = splitTelegramHtml(html || '…');
@@ -129,17 +135,19 @@ export class AnswerStream {
       return;
     }
     const { api, to, log } = this.opts;
+    this.frames ??= new AbortController();
+    const { signal } = this.frames;
     try {
       if (this.mode === 'draft') {
         const i = pieces.length - 1;
-        await sendDraft(api, to, this.draftId + i, pieces[i] as string, this.frames.signal);
+        await sendDraft(api, to, this.draftId + i, pieces[i] as string, signal);
         this.shown = markdown;
-      } else if (await this.editStep(pieces)) {
+      } else if (await this.editStep(pieces, signal)) {
         this.shown = markdown;
       }
     } catch (err) {
       // An abandoned frame (the answer became final meanwhile) is not a failure.
-      if (this.frames.signal.aborted) return;
+      if (signal.aborted) return;
       if (this.mode === 'draft') {
         log.info({ err }, 'drafts refused; streaming by edits instead');
         this.mode = 'edit';
@@ -158,7 +166,7 @@ export class AnswerStream {
    * Moves the streamed messages one call closer to `pieces`: brings the last message up to
    * date, else opens the next one. Returns true when they now match.
    */
-  private async editStep(pieces: string[]): Promise<boolean> {
+  private async editStep(pieces: string[], signal: AbortSignal): Promise<boolean> {
     const { api, to, pacer } = this.opts;
     const n = this.messages.length;
     const last = this.messages[n - 1];
@@ -166,7 +174,7 @@ export class AnswerStream {
     if (last && want !== undefined && last.html !== want) {
       if (!pacer.tryTake(to.chatId)) return false;
       try {
-        await editHtml(api, to, last.id, want, this.frames.signal);
+        await editHtml(api, to, last.id, want, signal);
       } finally {
         pacer.settle(to.chatId);
       }

@@ -10,6 +10,7 @@ import { groups } from '../features/groups.js';
 import { resolveMember } from '../features/member.js';
 import { onboarding } from '../features/onboarding.js';
 import { pairing } from '../features/pairing.js';
+import { botApiClientFetch } from './bot-api-fetch.js';
 import { CommandMenus } from './commands.js';
 import type { BotContext, BotRuntime, BotScope, GatewayDeps } from './context.js';
 import { sequentialKey } from './control-lane.js';
@@ -25,7 +26,9 @@ import { replies } from './replies.js';
  * behind its own error boundary. The default command menu is set on the first update.
  */
 export function createBot(token: string, scope: BotScope, deps: GatewayDeps): Bot<BotContext> {
-  const bot = new Bot<BotContext>(token, { client: { apiRoot: deps.config.TELEGRAM_API_ROOT } });
+  const bot = new Bot<BotContext>(token, {
+    client: { apiRoot: deps.config.TELEGRAM_API_ROOT, fetch: botApiClientFetch },
+  });
   // Telegram's 429 (retry_after) and passing network errors are retried, not surfaced.
   bot.api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 60 }));
   const runtime: BotRuntime = {
