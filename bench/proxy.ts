@@ -20,7 +20,8 @@
  * Prints markdown tables and writes bench/results/proxy.json. Environment knobs:
  * REQUESTS per path and level (2000), WARMUP (300), LEVELS ("1,16,64"),
  * STREAM_LEVELS ("250,500,1000,1500,2000"), BENCH_FAKE=test (use test/fakes/ollama.ts),
- * PROFILE=1 (Anvil runs with --cpu-prof into bench/results/prof/), BENCH_RUNTIME=tsx (run
+ * PROFILE=1 (Anvil runs with --cpu-prof into bench/results/prof/), PATHS (a comma-separated
+ * subset of the path keys, e.g. "bare-ollama,anvil-ollama"), BENCH_RUNTIME=tsx (run
  * the children from source instead of a tsc build), PORTKEY_DIR (another Portkey install).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -40,11 +41,13 @@ import {
   saturation,
 } from './proxy/report.js';
 
-const list = (v: string | undefined, d: string) => (v ?? d).split(',').map(Number);
+const list = (v: string | undefined, d: string) => (v ?? d).split(',').filter(Boolean).map(Number);
 const REQUESTS = Number(process.env.REQUESTS ?? 2000);
 const WARMUP = Number(process.env.WARMUP ?? 300);
 const LEVELS = list(process.env.LEVELS, '1,16,64');
 const STREAM_LEVELS = list(process.env.STREAM_LEVELS, '250,500,1000,1500,2000');
+/** Only these paths (and the direct ones they are measured against), for quick iterations. */
+const ONLY = process.env.PATHS?.split(',');
 const ROUNDS = 4;
 /**
  * Streams: a chunk every 100 ms; a level's streams open at `openPerSecond` (so the level tests
@@ -330,7 +333,9 @@ async function main(): Promise<void> {
   const children = await startAll();
   try {
     const { fake, bare, anvil, portkey } = children;
-    const all = paths(fake, bare, anvil, portkey);
+    const all = paths(fake, bare, anvil, portkey).filter(
+      (p, _, every) => !ONLY || ONLY.includes(p.key) || every.some((q) => ONLY.includes(q.key) && q.baseline === p.key),
+    );
     const portkeyStreams = await smoke(all);
     if (portkeyStreams) process.stderr.write(`Portkey streaming skipped: ${portkeyStreams}\n`);
     const latency = await measureLatency(all, fake);

@@ -59,12 +59,11 @@ export class UsageLedger {
     this.insertRow = db.sqlite.prepare(
       `INSERT INTO usage_ledger (request_id, tenant_id, user_id, api_key_id, model, endpoint,
          prompt_tokens, completion_tokens, status, error, backend, started_at, duration_ms, cost_micros, exact)
-       VALUES (@requestId, @tenantId, @userId, @apiKeyId, @model, @endpoint, @promptTokens,
-         @completionTokens, @status, @error, @backend, @startedAt, @durationMs, @costMicros, @exact)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.upsertDay = db.sqlite.prepare(
       `INSERT INTO usage_daily (tenant_id, day, user_id, model, requests, prompt_tokens, completion_tokens, cost_micros)
-       VALUES (@tenantId, @day, @userKey, @model, @requests, @promptTokens, @completionTokens, @costMicros)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (tenant_id, day, user_id, model) DO UPDATE SET
          requests = requests + excluded.requests,
          prompt_tokens = prompt_tokens + excluded.prompt_tokens,
@@ -72,8 +71,38 @@ export class UsageLedger {
          cost_micros = cost_micros + excluded.cost_micros`,
     );
     this.writeRows = db.sqlite.transaction((rows: readonly UsageRecord[]) => {
-      for (const r of rows) this.insertRow.run({ ...r, error: r.error ?? null, exact: r.exact ? 1 : 0 });
-      for (const day of rollups(rows)) this.upsertDay.run(day);
+      // Positional parameters: binding by name costs an object and a lookup per value.
+      for (const r of rows) {
+        this.insertRow.run(
+          r.requestId,
+          r.tenantId,
+          r.userId,
+          r.apiKeyId,
+          r.model,
+          r.endpoint,
+          r.promptTokens,
+          r.completionTokens,
+          r.status,
+          r.error ?? null,
+          r.backend,
+          r.startedAt,
+          r.durationMs,
+          r.costMicros,
+          r.exact ? 1 : 0,
+        );
+      }
+      for (const d of rollups(rows)) {
+        this.upsertDay.run(
+          d.tenantId,
+          d.day,
+          d.userKey,
+          d.model,
+          d.requests,
+          d.promptTokens,
+          d.completionTokens,
+          d.costMicros,
+        );
+      }
     });
   }
 

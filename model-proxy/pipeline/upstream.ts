@@ -38,7 +38,7 @@ export class BeforeFirstByteError extends UpstreamUnavailableError {
  * with `UpstreamRefusedError` carrying Ollama's own message.
  */
 export function openUpstream(base: string, path: string, body: unknown, signal?: AbortSignal): Promise<Upstream> {
-  const url = new URL(path, base);
+  const url = origin(base);
   const payload = Buffer.from(JSON.stringify(body));
   const host = url.host;
   return new Promise((resolve, reject) => {
@@ -48,7 +48,7 @@ export function openUpstream(base: string, path: string, body: unknown, signal?:
         agent,
         host: url.hostname,
         port: url.port,
-        path: url.pathname,
+        path: url.pathname === '/' ? path : `${url.pathname.replace(/\/$/, '')}${path}`,
         method: 'POST',
         headers: { 'content-type': 'application/json', 'content-length': payload.length },
       },
@@ -95,6 +95,18 @@ export function openUpstream(base: string, path: string, body: unknown, signal?:
     });
     req.end(payload);
   });
+}
+
+const origins = new Map<string, URL>();
+
+/** A backend's base URL, parsed once (there are only a few). */
+function origin(base: string): URL {
+  let url = origins.get(base);
+  if (!url) {
+    url = new URL(base);
+    origins.set(base, url);
+  }
+  return url;
 }
 
 /** Reads a whole (small) response body as text. */
