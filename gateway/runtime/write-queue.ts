@@ -5,6 +5,8 @@ const GIVE_UP_AFTER_MS = 10_000;
 /** Longest pause between two tries. */
 const MAX_RETRY_DELAY_MS = 16;
 
+type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
+
 interface QueuedWrite {
   fn: () => unknown;
   resolve: (value: never) => void;
@@ -27,10 +29,24 @@ export class WriteQueue {
   private scheduled = false;
   private retryDelayMs = 0;
   private busySince = 0;
+  /** The batch's transaction and each write's savepoint (better-sqlite3 nests them), made once. */
+  private readonly batchTx: (batch: QueuedWrite[], outcomes: Outcome[]) => void;
+  private readonly savepoint: (fn: () => unknown) => unknown;
   private readonly busyTimeoutMs: number;
 
   constructor(private readonly db: Db) {
     this.busyTimeoutMs = Number(db.sqlite.pragma('busy_timeout', { simple: true }));
+    this.savepoint = db.sqlite.transaction((fn: () => unknown) => fn());
+    const tx = db.sqlite.transaction((batch: QueuedWrite[], outcomes: Outcome[]) => {
+      for (const w of batch) {
+        try {
+          outcomes.push({ ok: true, value: this.savepoint(w.fn) });
+        } catch (err) {
+          outcomes.push({ ok: false, err });
+        }
+      }
+    });
+    this.batchTx = tx.immediate;
   }
 
   /** Queues synchronous database work; resolves with its result once committed. */
@@ -60,19 +76,9 @@ export class WriteQueue {
       for (const w of batch) w.reject(new Error('the database was closed before the write'));
       return;
     }
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; err: unknown })[] = [];
+    const outcomes: Outcome[] = [];
     try {
-      this.withoutWaiting(() =>
-        this.db.transaction(() => {
-          for (const w of batch) {
-            try {
-              outcomes.push({ ok: true, value: this.db.transaction(w.fn) });
-            } catch (err) {
-              outcomes.push({ ok: false, err });
-            }
-          }
-        }),
-      );
+      this.withoutWaiting(() => this.batchTx(batch, outcomes));
     } catch (err) {
       if (isBusy(err) && this.keepTrying()) {
         this.queue = batch.concat(this.queue);
@@ -94,6 +100,7 @@ export class WriteQueue {
 
   /** Runs `fn` with SQLite's busy handler off: a taken lock fails at once with SQLITE_BUSY. */
   private withoutWaiting(fn: () => void): void {
+    // Not a cached statement: SQLite applies this pragma when it is prepared, not when run.
     this.db.sqlite.pragma('busy_timeout = 0');
     try {
       fn();

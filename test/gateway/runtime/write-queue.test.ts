@@ -25,16 +25,23 @@ afterEach(async () => {
 
 describe('WriteQueue', () => {
   it('commits the writes of one event-loop turn in one transaction and resolves each with its result', async () => {
-    let commits = 0;
-    const counting = t.db.transaction.bind(t.db);
-    t.db.transaction = <T>(fn: () => T): T => {
-      if (!t.db.sqlite.inTransaction) commits++;
-      return counting(fn);
-    };
-    const results = await Promise.all([1, 2, 3].map((i) => queue.write(() => insertPlan(`q-${i}`).changes)));
+    // Another connection sees none of the batch until its one commit.
+    const other = new SQLite(t.db.sqlite.name, { readonly: true });
+    const seenByOther = () =>
+      (other.prepare("SELECT count(*) AS n FROM plans WHERE id LIKE 'q-%'").get() as { n: number }).n;
+    let seenDuringBatch = -1;
+    const results = await Promise.all([
+      queue.write(() => insertPlan('q-1').changes),
+      queue.write(() => insertPlan('q-2').changes),
+      queue.write(() => {
+        seenDuringBatch = seenByOther();
+        return insertPlan('q-3').changes;
+      }),
+    ]);
     expect(results).toEqual([1, 1, 1]);
-    expect(plans()).toBe(3);
-    expect(commits).toBe(1);
+    expect(seenDuringBatch).toBe(0);
+    expect(seenByOther()).toBe(3);
+    other.close();
   });
 
   it('rejects a failing write alone; the others of its batch are kept', async () => {
