@@ -193,6 +193,31 @@ describe('bad input is refused clearly and records nothing', () => {
       JSON.stringify({ model: 'llama3.1:8b', messages: [{ role: 'user', content: 'x'.repeat(17 * 1024 * 1024) }] }),
     );
     expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({ error: 'request body is larger than 16 MiB' });
+  });
+
+  it('an oversized body sent without a length (chunked) answers 413 once the limit is passed, with nothing billed', async () => {
+    const before = rows().length;
+    const piece = new TextEncoder().encode('x'.repeat(1024 * 1024));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        // 40 MiB on offer; the proxy must stop reading long before the end.
+        if (sent++ < 40) controller.enqueue(piece);
+        else controller.close();
+      },
+    });
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBe(
+      'request body is larger than 16 MiB',
+    );
+    expect(rows().length).toBe(before);
   });
 
   it('an unreachable Ollama answers 503 in Ollama shape with Retry-After and records no tokens', async () => {
