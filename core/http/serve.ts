@@ -4,6 +4,9 @@ import { getRequestListener } from '@hono/node-server';
 import type { Db } from '../db/index.js';
 import type { Logger } from '../logger.js';
 
+/** How long an idle keep-alive connection is kept open. */
+export const KEEP_ALIVE_MS = 65_000;
+
 /** A running service that can be stopped cleanly. */
 export interface Service {
   name: string;
@@ -31,6 +34,11 @@ export function listen(
 /** Serves a node request listener, as `listen` does a fetch handler. */
 export async function listenNode(name: string, listener: RequestListener, port: number): Promise<Listening> {
   const server = createServer(listener);
+  // Idle keep-alive connections stay open longer than clients and load balancers keep
+  // theirs (node's 5 s default is shorter than many), so the client closes first and never
+  // sends a request on a connection the server is closing at that moment ("socket hang up").
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.headersTimeout = KEEP_ALIVE_MS + 1_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '0.0.0.0', () => {

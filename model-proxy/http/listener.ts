@@ -57,6 +57,7 @@ async function serveMetered(
       caller,
       log: deps.logger,
       body: parseJsonBody(text),
+      text,
       signal: gone.signal,
       out: res,
     });

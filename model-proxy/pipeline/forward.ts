@@ -79,7 +79,7 @@ export async function forward(deps: PipelineDeps, spec: ForwardSpec): Promise<Fo
       });
       deps.metrics.waited(spec, lease.waitedMs / 1000);
       try {
-        upstream = await openUpstream(lease.backend.url, spec.backendPath, spec.body, spec.clientSignal);
+        upstream = await openUpstream(lease.backend.url, spec.backendPath, spec.payload, spec.clientSignal);
         break;
       } catch (err) {
         const retryable = err instanceof BeforeFirstByteError && !spec.clientSignal.aborted;
@@ -106,11 +106,12 @@ export async function forward(deps: PipelineDeps, spec: ForwardSpec): Promise<Fo
   const up = upstream;
   if (!spec.stream) {
     try {
-      const json = JSON.parse(await collect(up.body)) as Record<string, unknown>;
+      const text = await collect(up.body);
+      const json = JSON.parse(text) as Record<string, unknown>;
       meter.whole(json, spec.backendPath === '/api/embed');
       const r = meter.result();
       settle(r.error ? 'error' : 'ok', r, r.error);
-      return { kind: 'json', json };
+      return { kind: 'json', json, text };
     } catch (err) {
       const r = meter.result();
       settle(spec.clientSignal.aborted ? 'aborted' : 'error', r, (err as Error).message);

@@ -50,7 +50,11 @@ export interface ForwardSpec {
   /** The native Ollama path forwarded to. */
   backendPath: '/api/chat' | '/api/generate' | '/api/embed';
   model: string;
-  body: Record<string, unknown>;
+  /**
+   * The JSON text sent to the backend: the client's own bytes on the Ollama API (validated,
+   * not re-serialised, so a large image body is not copied again), the translation on /v1.
+   */
+  payload: string;
   stream: boolean;
   /** Estimated prompt tokens (used when the backend reports none, and for the reservation). */
   promptEstimate: number;
@@ -78,5 +82,5 @@ export interface StreamEncoder {
  * relays to its client once it has written the response head.
  */
 export type Forwarded =
-  | { kind: 'json'; json: Record<string, unknown> }
+  | { kind: 'json'; json: Record<string, unknown> /** the backend's own text of `json` */; text: string }
   | { kind: 'stream'; relay(out: ServerResponse, encoder?: StreamEncoder): void };

@@ -33,13 +33,13 @@ export class BeforeFirstByteError extends UpstreamUnavailableError {
 }
 
 /**
- * POSTs JSON to `base + path` and resolves once the response headers arrive. Connection
+ * POSTs the JSON text to `base + path` and resolves once the response headers arrive. Connection
  * failures and 5xx answers reject with `BeforeFirstByteError` (retryable); a 4xx rejects
  * with `UpstreamRefusedError` carrying Ollama's own message.
  */
-export function openUpstream(base: string, path: string, body: unknown, signal?: AbortSignal): Promise<Upstream> {
+export function openUpstream(base: string, path: string, json: string, signal?: AbortSignal): Promise<Upstream> {
   const url = origin(base);
-  const payload = Buffer.from(JSON.stringify(body));
+  const payload = Buffer.from(json);
   const host = url.host;
   return new Promise((resolve, reject) => {
     const onAbort = () => req.destroy(new Error('aborted by the client'));

@@ -11,7 +11,7 @@ import {
   type MeteredRequest,
   type MeteredRoute,
   parseJsonBody,
-  sendJson,
+  sendJsonText,
   specBase,
   validate,
 } from './request.js';
@@ -58,7 +58,7 @@ function maxCompletion(opts: { num_predict?: number | undefined } | undefined): 
 /** Answers a forwarded request in Ollama's shape: the JSON body or the NDJSON stream. */
 async function answer(deps: PipelineDeps, req: MeteredRequest, spec: ForwardSpec): Promise<void> {
   const out = await forward(deps, spec);
-  if (out.kind === 'json') return sendJson(req.out, 200, out.json, { 'x-request-id': spec.requestId });
+  if (out.kind === 'json') return sendJsonText(req.out, 200, out.text, { 'x-request-id': spec.requestId });
   req.out.writeHead(200, { 'content-type': 'application/x-ndjson', 'x-request-id': spec.requestId });
   out.relay(req.out);
 }
@@ -79,7 +79,7 @@ function generation<B extends z.infer<typeof chatSchema> | z.infer<typeof genera
         ...specBase(req, path),
         backendPath: path,
         model: body.model,
-        body,
+        payload: req.text,
         stream: body.stream,
         promptEstimate: estimateTokens(promptOf(body)),
         maxCompletion: maxCompletion(body.options),
@@ -103,7 +103,7 @@ export function ollamaMeteredRoutes(deps: PipelineDeps): Record<string, MeteredR
           ...specBase(req, '/api/embed'),
           backendPath: '/api/embed',
           model: body.model,
-          body,
+          payload: req.text,
           stream: false,
           promptEstimate: estimateTokens(input),
           maxCompletion: 0,

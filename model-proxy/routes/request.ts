@@ -18,6 +18,8 @@ export interface MeteredRequest {
   log: Logger;
   /** The parsed JSON body, not yet validated. */
   body: unknown;
+  /** The body as the client sent it. */
+  text: string;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
   /** Where the answer goes. */
@@ -68,7 +70,11 @@ export function specBase(
 
 /** Writes a whole JSON answer. */
 export function sendJson(out: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
-  const text = JSON.stringify(body);
+  sendJsonText(out, status, JSON.stringify(body), headers);
+}
+
+/** Writes a whole answer that is JSON text already. */
+export function sendJsonText(out: ServerResponse, status: number, text: string, headers: Record<string, string>): void {
   out.writeHead(status, {
     ...headers,
     'content-type': 'application/json',

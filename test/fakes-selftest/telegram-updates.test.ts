@@ -1,9 +1,8 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Bot, GrammyError } from 'grammy';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type FakeTelegram, startFakeTelegram } from '../fakes/telegram.js';
-import { apiError, botFor, closeFakesAfterEach, fake, setup } from './telegram-setup.js';
+import { describe, expect, it } from 'vitest';
+import { startFakeTelegram } from '../fakes/telegram.js';
+import { apiError, botFor, closeFakesAfterEach, setup } from './telegram-setup.js';
 
 closeFakesAfterEach();
 

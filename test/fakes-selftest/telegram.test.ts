@@ -1,7 +1,6 @@
-import { Bot, GrammyError, InputFile } from 'grammy';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type FakeTelegram, startFakeTelegram } from '../fakes/telegram.js';
-import { apiError, botFor, closeFakesAfterEach, fake, setup } from './telegram-setup.js';
+import { InputFile } from 'grammy';
+import { describe, expect, it } from 'vitest';
+import { apiError, botFor, closeFakesAfterEach, setup } from './telegram-setup.js';
 
 closeFakesAfterEach();
 

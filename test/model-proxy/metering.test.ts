@@ -19,7 +19,7 @@ const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
 beforeAll(async () => {
   t = tempDb();
-  fake = await startFakeOllama({ tokens: 20, chunkDelayMs: 1 });
+  fake = await startFakeOllama({ tokens: 40, chunkDelayMs: 1 });
   proxy = await startTestProxy(t.db, testConfig(t.dir, { OLLAMA_URLS: fake.url, OLLAMA_SLOTS: '64' }), {
     maxQueuedPerTenant: 1_000,
   });
@@ -101,6 +101,7 @@ describe('metering', () => {
         .map((r) => [(r.body as { messages: { content: string }[] }).messages[0]?.content, r]),
     );
     let aborted = 0;
+    let lateDrops = 0;
     for (let i = 0; i < total; i++) {
       const row = rows.get(results[i]!.requestId);
       const seen = emitted.get(plan[i]!.content);
@@ -109,13 +110,20 @@ describe('metering', () => {
       expect(row!.completion_tokens, `completion tokens of request ${i}`).toBe(seen!.evalCount);
       if (plan[i]!.stopAfter === undefined) {
         expect(row).toMatchObject({ status: 'ok', exact: 1, prompt_tokens: seen!.promptEvalCount });
+      } else if (seen!.finished) {
+        // The whole answer reached the proxy before the client's drop did (a loaded
+        // machine): the backend produced it all, so it is billed in full.
+        lateDrops++;
+        expect(row, `dropped request ${i} that the backend finished`).toMatchObject({ status: 'ok', exact: 1 });
       } else {
         aborted++;
         expect(row!.status, `status of dropped request ${i}`).toBe('aborted');
-        expect(seen!.finished, `backend stopped for request ${i}`).toBe(false);
       }
     }
-    expect(aborted).toBe(200);
+    expect(aborted + lateDrops).toBe(200);
+    // Each answer has 40 tokens and the client drops after 1 to 15 lines: nearly every
+    // drop must reach the backend mid-answer, or this test is not testing aborts.
+    expect(aborted).toBeGreaterThanOrEqual(180);
     const day = t.db.sqlite
       .prepare('SELECT sum(requests) AS n, sum(completion_tokens) AS out FROM usage_daily WHERE tenant_id = ?')
       .get(tenant.id) as { n: number; out: number };
