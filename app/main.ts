@@ -1,9 +1,9 @@
 import { pathToFileURL } from 'node:url';
 import { type Config, loadConfigOrExit } from '../core/config/index.js';
-import { type Db, databasePath, openDb } from '../core/db/index.js';
+import type { Db } from '../core/db/index.js';
 import { type Listening, listen, onShutdown } from '../core/http/serve.js';
 import { createLogger, type Logger } from '../core/logger.js';
-import { prepareDatabase } from '../core/startup.js';
+import { openServiceDb, prepareDatabase } from '../core/startup.js';
 import { createApp } from './server.js';
 
 /**
@@ -23,7 +23,7 @@ export async function startApp(config: Config, logger: Logger, db: Db): Promise<
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const config = loadConfigOrExit();
   const logger = createLogger('app', config.LOG_LEVEL);
-  const db = openDb(databasePath(config.dataDir));
+  const db = openServiceDb(config, logger);
   prepareDatabase(db, config, logger);
   onShutdown(logger, [await startApp(config, logger, db)], db);
 }

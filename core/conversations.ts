@@ -1,6 +1,5 @@
 import { newId } from './crypto/tokens.js';
 import type { Db } from './db/index.js';
-import { statement } from './tenancy/statements.js';
 
 /** A chat turn as the model sees it. */
 export interface ChatTurn {
@@ -38,7 +37,7 @@ function openInParams(tenantId: string, userId: string, place: ChatPlace): unkno
 
 /** The open conversation of a place, if it has one. */
 export function findOpenConversation(db: Db, tenantId: string, userId: string, place: ChatPlace): string | undefined {
-  return statement<{ id: string }>(db, openInSql(place)).get(...openInParams(tenantId, userId, place))?.id;
+  return db.prepare<{ id: string }>(openInSql(place)).get(...openInParams(tenantId, userId, place))?.id;
 }
 
 /** A conversation about to be started (see `insertConversation`). */
@@ -52,8 +51,7 @@ export interface NewConversation {
 
 /** Stores a new conversation row. */
 export function insertConversation(db: Db, c: NewConversation): void {
-  statement(
-    db,
+  db.prepare(
     "INSERT INTO conversations (id, tenant_id, user_id, channel, chat_id, thread_id, started_at, ended_at) VALUES (?, ?, ?, 'telegram', ?, ?, ?, NULL)",
   ).run(c.id, c.tenantId, c.userId, c.place.chatId, c.place.threadId ?? null, c.startedAt);
 }
@@ -75,7 +73,8 @@ export async function openConversation(db: Db, tenantId: string, userId: string,
  * shared); returns whether there was one. Other topics of the chat keep theirs.
  */
 export async function endConversation(db: Db, tenantId: string, userId: string, place: ChatPlace): Promise<boolean> {
-  const ids = statement<{ id: string }>(db, openInSql(place))
+  const ids = db
+    .prepare<{ id: string }>(openInSql(place))
     .all(...openInParams(tenantId, userId, place))
     .map((r) => r.id);
   if (ids.length === 0) return false;
@@ -102,8 +101,7 @@ export interface NewMessage {
 /** Stores one message of a conversation, synchronously; returns its id. */
 export function insertMessage(db: Db, tenantId: string, msg: NewMessage): string {
   const id = newId();
-  statement(
-    db,
+  db.prepare(
     'INSERT INTO messages (id, tenant_id, conversation_id, user_id, role, content, request_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   ).run(
     id,
@@ -152,10 +150,9 @@ export function recentHistorySync(
   tokenBudget: number,
   opts: { names?: boolean } = {},
 ): ChatTurn[] {
-  const rows = statement<{ role: ChatTurn['role']; content: string; display_name: string | null }>(db, HISTORY_SQL).all(
-    tenantId,
-    conversationId,
-  );
+  const rows = db
+    .prepare<{ role: ChatTurn['role']; content: string; display_name: string | null }>(HISTORY_SQL)
+    .all(tenantId, conversationId);
   const turns: ChatTurn[] = [];
   let used = 0;
   for (const row of rows) {
@@ -178,8 +175,9 @@ const HISTORY_SQL = `SELECT m.role, m.content, u.display_name FROM messages AS m
 
 /** How many messages a tenant's users sent since a time (for messages/day). */
 export async function countUserMessagesSince(db: Db, tenantId: string, since: number): Promise<number> {
-  return statement<{ n: number }>(
-    db,
-    "SELECT count(*) AS n FROM messages WHERE tenant_id = ? AND role = 'user' AND created_at >= ?",
-  ).get(tenantId, since)!.n;
+  return db
+    .prepare<{ n: number }>(
+      "SELECT count(*) AS n FROM messages WHERE tenant_id = ? AND role = 'user' AND created_at >= ?",
+    )
+    .get(tenantId, since)!.n;
 }

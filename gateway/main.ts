@@ -1,10 +1,10 @@
 import { pathToFileURL } from 'node:url';
 import { type Config, loadConfigOrExit } from '../core/config/index.js';
 import { Sealer } from '../core/crypto/seal.js';
-import { type Db, databasePath, openDb } from '../core/db/index.js';
+import type { Db } from '../core/db/index.js';
 import { type Listening, listen, onShutdown } from '../core/http/serve.js';
 import { createLogger, type Logger } from '../core/logger.js';
-import { prepareDatabase } from '../core/startup.js';
+import { openServiceDb, prepareDatabase } from '../core/startup.js';
 import { createObjectStore } from '../core/storage/index.js';
 import type { GatewayDeps } from './bot/context.js';
 import { ModelClient } from './model-client.js';
@@ -88,7 +88,7 @@ export async function startGateway(
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const config = loadConfigOrExit();
   const logger = createLogger('gateway', config.LOG_LEVEL);
-  const db = openDb(databasePath(config.dataDir));
+  const db = openServiceDb(config, logger);
   prepareDatabase(db, config, logger);
   onShutdown(logger, [await startGateway(config, logger, db)], db);
 }

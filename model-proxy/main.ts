@@ -1,9 +1,9 @@
 import { pathToFileURL } from 'node:url';
 import { type Config, loadConfigOrExit } from '../core/config/index.js';
-import { type Db, databasePath, openDb } from '../core/db/index.js';
+import type { Db } from '../core/db/index.js';
 import { type Listening, listenNode, onShutdown } from '../core/http/serve.js';
 import { createLogger, type Logger } from '../core/logger.js';
-import { prepareDatabase } from '../core/startup.js';
+import { openServiceDb, prepareDatabase } from '../core/startup.js';
 import { createModelProxy } from './server.js';
 
 /** Starts the model proxy on MODEL_PROXY_PORT; resolves once it listens. */
@@ -24,7 +24,7 @@ export async function startModelProxy(config: Config, logger: Logger, db: Db): P
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const config = loadConfigOrExit();
   const logger = createLogger('model-proxy', config.LOG_LEVEL);
-  const db = openDb(databasePath(config.dataDir));
+  const db = openServiceDb(config, logger);
   prepareDatabase(db, config, logger);
   const service = await startModelProxy(config, logger, db);
   onShutdown(logger, [service], db);

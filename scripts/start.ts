@@ -5,16 +5,15 @@
  */
 import { startApp } from '../app/main.js';
 import { loadConfigOrExit } from '../core/config/index.js';
-import { databasePath, openDb } from '../core/db/index.js';
 import { onShutdown } from '../core/http/serve.js';
 import { createLogger } from '../core/logger.js';
-import { prepareDatabase } from '../core/startup.js';
+import { openServiceDb, prepareDatabase } from '../core/startup.js';
 import { startGateway } from '../gateway/main.js';
 import { startModelProxy } from '../model-proxy/main.js';
 
 const config = loadConfigOrExit();
 const logger = createLogger('anvil', config.LOG_LEVEL);
-const db = openDb(databasePath(config.dataDir));
+const db = openServiceDb(config, logger);
 prepareDatabase(db, config, logger);
 
 const proxy = await startModelProxy(config, createLogger('model-proxy', config.LOG_LEVEL), db);

@@ -17,10 +17,9 @@ import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { loadConfig } from '../../core/config/index.js';
 import { Sealer } from '../../core/crypto/seal.js';
-import { databasePath, openDb } from '../../core/db/index.js';
 import { listenNode } from '../../core/http/serve.js';
 import { createLogger } from '../../core/logger.js';
-import { prepareDatabase } from '../../core/startup.js';
+import { openServiceDb, prepareDatabase } from '../../core/startup.js';
 import { createApiKey } from '../../core/tenancy/api-keys.js';
 import { createTenant } from '../../core/tenancy/tenants.js';
 import { createModelProxy } from '../../model-proxy/server.js';
@@ -45,7 +44,7 @@ const config = {
   OLLAMA_SLOTS: slots,
 };
 const logger = createLogger('model-proxy', config.LOG_LEVEL);
-const db = openDb(databasePath(dir));
+const db = openServiceDb(config, logger);
 prepareDatabase(db, config, logger);
 const tenant = await createTenant(
   db,

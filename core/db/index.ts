@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { type CompiledQuery, Kysely, SqliteDialect } from 'kysely';
+import { type Checkpointer, startCheckpointer } from './checkpointer.js';
 import type { Database } from './schema.js';
 
 export type { Database } from './schema.js';
@@ -26,6 +27,11 @@ export interface Db {
   kysely: Kysely<Database>;
   /** The synchronous connection beneath. */
   sqlite: SQLite.Database;
+  /**
+   * A prepared statement for plain SQL, made once per text: for the few queries that run
+   * on every request, where Kysely's async build-compile-execute costs tens of microseconds.
+   */
+  prepare<Row = unknown>(sql: string): SQLite.Statement<unknown[], Row>;
   /** Runs a compiled query and returns every row. */
   all<R>(query: Compilable<R>): R[];
   /** Runs a compiled query and returns its first row, if any. */
@@ -43,11 +49,22 @@ export function databasePath(dataDir: string): string {
   return path.join(dataDir, 'anvil.sqlite');
 }
 
+/** How a connection is opened. */
+export interface OpenOptions {
+  /**
+   * Checkpoint the WAL from a background thread every this many ms instead of inside
+   * commits (core/db/checkpointer.ts). The long-running services use it; the CLI does not.
+   */
+  backgroundCheckpointMs?: number;
+  /** Told when background checkpoints fail (the automatic checkpoint is then back on). */
+  onCheckpointFailure?: (message: string) => void;
+}
+
 /**
  * Opens (creating if needed) the SQLite database in WAL mode with foreign keys on and a
  * busy timeout, so the app, the gateway and the model proxy may share one file.
  */
-export function openDb(file: string): Db {
+export function openDb(file: string, options: OpenOptions = {}): Db {
   if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
   const sqlite = new SQLite(file);
   // The busy timeout comes first: switching a new file to WAL needs a lock that another
@@ -56,6 +73,14 @@ export function openDb(file: string): Db {
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL'); // durable across process crashes in WAL mode
   sqlite.pragma('foreign_keys = ON');
+  let checkpointer: Checkpointer | undefined;
+  if (options.backgroundCheckpointMs && file !== ':memory:') {
+    sqlite.pragma('wal_autocheckpoint = 0');
+    checkpointer = startCheckpointer(file, options.backgroundCheckpointMs, (message, fatal) => {
+      if (fatal && sqlite.open) sqlite.pragma('wal_autocheckpoint = 1000');
+      options.onCheckpointFailure?.(message);
+    });
+  }
 
   // Prepared statements by SQL text: the same few queries run on every request.
   const statements = new Map<string, SQLite.Statement>();
@@ -78,6 +103,7 @@ export function openDb(file: string): Db {
   return {
     kysely,
     sqlite,
+    prepare: <Row>(sql: string) => prepare(sql) as SQLite.Statement<unknown[], Row>,
     all<R>(query: Compilable<R>): R[] {
       const q = query.compile();
       return prepare(q.sql).all(...params(q)) as R[];
@@ -100,6 +126,7 @@ export function openDb(file: string): Db {
     async close() {
       if (closed) return;
       closed = true;
+      await checkpointer?.stop();
       await kysely.destroy();
       if (sqlite.open) sqlite.close();
     },

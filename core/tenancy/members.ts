@@ -1,6 +1,5 @@
 import type { Db } from '../db/index.js';
 import type { Tenant, TenantUser } from '../db/schema.js';
-import { statement } from './statements.js';
 
 /** A linked Telegram account resolved to its tenant and user. */
 export interface LinkedMember {
@@ -27,14 +26,13 @@ export async function findMemberByTelegram(
  */
 export function findMemberByTelegramSync(db: Db, telegramUserId: number, tenantId?: string): LinkedMember | undefined {
   const link = tenantId
-    ? statement<LinkRow>(db, LINK_IN_TENANT).get(telegramUserId, tenantId)
-    : statement<LinkRow>(db, LINK_ANY).get(telegramUserId);
+    ? db.prepare<LinkRow>(LINK_IN_TENANT).get(telegramUserId, tenantId)
+    : db.prepare<LinkRow>(LINK_ANY).get(telegramUserId);
   if (!link) return undefined;
-  const tenant = statement<Tenant>(db, 'SELECT * FROM tenants WHERE id = ?').get(link.tenant_id);
-  const user = statement<TenantUser>(db, 'SELECT * FROM tenant_users WHERE tenant_id = ? AND id = ?').get(
-    link.tenant_id,
-    link.user_id,
-  );
+  const tenant = db.prepare<Tenant>('SELECT * FROM tenants WHERE id = ?').get(link.tenant_id);
+  const user = db
+    .prepare<TenantUser>('SELECT * FROM tenant_users WHERE tenant_id = ? AND id = ?')
+    .get(link.tenant_id, link.user_id);
   // Foreign keys make both exist; a row deleted between the reads reads as an unknown sender.
   return tenant && user ? { tenant, user } : undefined;
 }

@@ -7,7 +7,6 @@ import type { Db } from '../db/index.js';
 import type { Plan, Tenant } from '../db/schema.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { type EffectiveLimits, effectiveLimits } from './plans.js';
-import { statement } from './statements.js';
 
 /** A tenant slug: lower-case letters, digits and inner hyphens, 2–40 characters. */
 export const slugSchema = z
@@ -131,7 +130,7 @@ export interface TenantContext {
 
 /** Loads a tenant, its plan and its effective limits. */
 export async function loadTenantContext(db: Db, tenantId: string): Promise<TenantContext> {
-  const tenant = statement<Tenant>(db, 'SELECT * FROM tenants WHERE id = ?').get(tenantId);
+  const tenant = db.prepare<Tenant>('SELECT * FROM tenants WHERE id = ?').get(tenantId);
   if (!tenant) throw new NotFoundError('no such tenant', 'tenant_not_found');
   return tenantContextOf(db, tenant);
 }
@@ -141,7 +140,7 @@ export async function loadTenantContext(db: Db, tenantId: string): Promise<Tenan
  * sender's membership of the same update), synchronously.
  */
 export function tenantContextOf(db: Db, tenant: Tenant): TenantContext {
-  const plan = statement<Plan>(db, 'SELECT * FROM plans WHERE id = ?').get(tenant.plan_id);
+  const plan = db.prepare<Plan>('SELECT * FROM plans WHERE id = ?').get(tenant.plan_id);
   if (!plan) throw new NotFoundError(`tenant ${tenant.slug} is on plan "${tenant.plan_id}", which does not exist`);
   return { tenant, plan, limits: effectiveLimits(tenant, plan) };
 }
