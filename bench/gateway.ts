@@ -9,7 +9,7 @@
  * counts; it stops by itself. Prints a markdown table and writes bench/results/gateway.json.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Sealer } from '../core/crypto/seal.js';
@@ -64,10 +64,15 @@ function service(entry: string, env: NodeJS.ProcessEnv): ChildProcess {
   // BENCH_PROFILE=dir writes a CPU profile of each service there (for finding hot spots).
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
   const args = BUILD ? [path.join(BUILD, entry.replace(/\.ts$/, '.js'))] : ['--import', 'tsx', entry];
+  // BENCH_LOGS=dir keeps each service's log lines (stdout) there, e.g. to see why requests were refused.
+  const logs = process.env.BENCH_LOGS;
+  if (logs) mkdirSync(logs, { recursive: true });
+  const out = logs ? openSync(path.join(logs, `${path.basename(path.dirname(entry))}.log`), 'a') : 'ignore';
   const child = spawn(process.execPath, [...profile, ...args], {
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', out, 'inherit'],
   });
+  if (typeof out === 'number') closeSync(out);
   child.on('exit', (code, signal) => {
     if (code && !stopping) console.error(`bench: ${entry} exited with ${code ?? signal}`);
   });
