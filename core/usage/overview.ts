@@ -29,13 +29,13 @@ export function monthStartDay(at = new Date()): string {
 
 /** Tokens (prompt and completion) a tenant used since a UTC day, from the daily rollups. */
 export async function tenantTokensSince(db: Db, tenantId: string, fromDay: string): Promise<number> {
-  const row = await db.kysely
-    .selectFrom('usage_daily')
-    .select(sql<number>`coalesce(sum(prompt_tokens + completion_tokens), 0)`.as('n'))
-    .where('tenant_id', '=', tenantId)
-    .where('day', '>=', fromDay)
-    .executeTakeFirstOrThrow();
-  return row.n;
+  // A prepared statement: the gateway asks this before every answer.
+  const row = db
+    .prepare<{ n: number }>(
+      'SELECT coalesce(sum(prompt_tokens + completion_tokens), 0) AS n FROM usage_daily WHERE tenant_id = ? AND day >= ?',
+    )
+    .get(tenantId, fromDay);
+  return row?.n ?? 0;
 }
 
 /**
