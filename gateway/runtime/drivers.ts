@@ -66,6 +66,16 @@ async function prepare(req: StartRequest) {
 }
 
 /**
+ * The long-poll timeout of one bot, 25 to 35 s. Bots started together (a gateway restart
+ * starts hundreds) would otherwise see their idle polls expire at the same moment every
+ * 30 s: hundreds of requests in one burst, a stall of the event loop every bot shares.
+ * Different periods drift apart.
+ */
+export function longPollSeconds(): number {
+  return 25 + Math.floor(Math.random() * 11);
+}
+
+/**
  * Long polling through grammY's runner: updates of different chats run concurrently, one
  * chat's in order (the bot's `sequentialize`). A webhook left from webhook mode is removed
  * first (pending updates are kept); that call also proves the token is still accepted.
@@ -79,7 +89,7 @@ export async function startPolling(req: StartRequest): Promise<BotRun> {
     throw err;
   }
   const handle = run(bot, {
-    runner: { fetch: { allowed_updates: [...ALLOWED_UPDATES], timeout: 30 }, silent: true },
+    runner: { fetch: { allowed_updates: [...ALLOWED_UPDATES], timeout: longPollSeconds() }, silent: true },
   });
   // The runner ends by itself only on an unrecoverable error (401, 409) or after retrying
   // for hours; either way the manager takes over.

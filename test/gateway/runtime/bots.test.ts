@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTenantStatus } from '../../../core/tenancy/tenants.js';
+import { longPollSeconds } from '../../../gateway/runtime/drivers.js';
 import { tenantBotRemove, tenantBotSet } from '../../../scripts/cli/bots.js';
 import type { CliCommand } from '../../../scripts/cli/runtime.js';
 import { ANSWER, type Harness, type Person, startHarness, until } from './harness.js';
@@ -80,6 +81,15 @@ describe('bots of many tenants in one gateway', () => {
     expect(h.telegram.calls.slice(before).filter((c) => c.method === 'getMe')).toEqual([]);
     expect(h.gateway.bots.running('platform')?.botInfo.username).toBe('AnvilPlatformBot');
     expect(await h.ask(abc.token!, ANN, 'Still there?')).toBe(ANSWER);
+  });
+
+  it('long-polls each bot with its own timeout between 25 and 35 s, so bots started together do not expire together', async () => {
+    const timeouts = h.telegram.calls.filter((c) => c.method === 'getUpdates').map((c) => Number(c.params.timeout));
+    expect(timeouts.length).toBeGreaterThanOrEqual(3);
+    for (const t of timeouts) expect(t).toBeGreaterThanOrEqual(25);
+    for (const t of timeouts) expect(t).toBeLessThanOrEqual(35);
+    const drawn = new Set(Array.from({ length: 1_000 }, longPollSeconds));
+    expect([...drawn].sort((a, b) => a - b)).toEqual([25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35]);
   });
 
   it("honours Telegram's 429: the answer still arrives, after retry_after", async () => {
