@@ -65,7 +65,9 @@ describe('WriteQueue', () => {
       await new Promise((r) => setTimeout(r, 5));
       ticks++;
     }
-    expect(ticks).toBeGreaterThan(10);
+    // A blocked loop turns once (after the busy handler gave up); a free one many times,
+    // fewer on a loaded machine, so the bound is low.
+    expect(ticks).toBeGreaterThanOrEqual(3);
     expect(plans()).toBe(0);
     other.exec('COMMIT');
     other.close();

@@ -152,6 +152,9 @@ describe('Telegram webhooks', () => {
     await h.startGateway();
     await until(() => h.sends(abc.token!, ANN.id).length > answersBefore, 8_000, 'the answer after the restart');
     expect(h.sends(abc.token!, ANN.id).at(-1)?.params.text).toBe(ANSWER);
+    // The update is marked processed once its handler has finished, which includes storing
+    // the turn's rows after the answer went out.
+    await until(() => stored().at(-1)?.processed_at != null, 3_000, 'the update marked processed');
     expect(stored().at(-1)).toMatchObject({
       update_id: row.update_id,
       attempts: 2,
