@@ -153,10 +153,12 @@ describe('a Telegram message, end to end', () => {
       prompt_tokens: seen.promptEvalCount,
       completion_tokens: seen.evalCount,
     });
-    // The question and the answer are stored in the user's conversation.
-    const messages = t.db.sqlite
-      .prepare('SELECT role, content FROM messages WHERE tenant_id = ? ORDER BY created_at')
-      .all(tenantId);
+    // The question and the answer are stored in the user's conversation (committed right
+    // after the answer is sent).
+    const stored = () =>
+      t.db.sqlite.prepare('SELECT role, content FROM messages WHERE tenant_id = ? ORDER BY created_at').all(tenantId);
+    for (let i = 0; i < 100 && stored().length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    const messages = stored();
     expect(messages).toEqual([
       { role: 'user', content: 'What is the yield strength of S355?' },
       { role: 'assistant', content: ANSWER },

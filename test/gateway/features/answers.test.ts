@@ -218,9 +218,13 @@ describe('/stop', () => {
     expect(row.completion_tokens).toBeGreaterThan(0);
     expect(row.completion_tokens).toBeLessThan(100);
     expect(h.modelCalls().at(-1)?.aborted).toBe(true);
-    const stored = h.t.db.sqlite
-      .prepare("SELECT content, request_id FROM messages WHERE role = 'assistant' ORDER BY created_at DESC LIMIT 1")
-      .get() as { content: string; request_id: string };
+    // The stopped answer's rows commit right after it is sent.
+    const last = () =>
+      h.t.db.sqlite
+        .prepare("SELECT content, request_id FROM messages WHERE role = 'assistant' ORDER BY created_at DESC LIMIT 1")
+        .get() as { content: string; request_id: string } | undefined;
+    await h.until(() => last()?.request_id === row.request_id, 5_000);
+    const stored = last() as { content: string; request_id: string };
     expect(stored.request_id).toBe(row.request_id);
     expect(text.startsWith(stored.content)).toBe(true);
 
