@@ -59,6 +59,9 @@ interface ChatLine {
  * host or network, and this is the gateway's hottest outgoing call (fetch's WHATWG streams
  * cost several times more CPU per answer than a socket read and a line split).
  */
+/** How long an idle connection to the proxy is kept. */
+const IDLE_CONNECTION_MS = 30_000;
+
 export class ModelClient {
   private readonly url: URL;
   private readonly request: typeof httpRequest;
@@ -71,7 +74,10 @@ export class ModelClient {
     this.url = new URL('/api/chat', proxyUrl);
     const https = this.url.protocol === 'https:';
     this.request = https ? httpsRequest : httpRequest;
-    this.agent = https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+    // Idle connections are closed after 30 s, before the proxy closes them (65 s,
+    // core/http/serve.ts): a request never goes out on a connection the server is closing.
+    const agent = { keepAlive: true, timeout: IDLE_CONNECTION_MS };
+    this.agent = https ? new HttpsAgent(agent) : new HttpAgent(agent);
   }
 
   /** Asks the model for one whole answer on behalf of a tenant user. */
