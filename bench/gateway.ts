@@ -19,9 +19,9 @@ import { databasePath, openDb } from '../core/db/index.js';
 import { migrate } from '../core/db/migrate.js';
 import { seedDefaultPlans } from '../core/tenancy/plans.js';
 import { createTenant } from '../core/tenancy/tenants.js';
+import { startFakeOllama } from '../test/fakes/ollama.js';
 import { type FakeTelegramCall, startFakeTelegram } from '../test/fakes/telegram.js';
 import { cpuMs, freePort, mb, percentile, rssKb, sleep, until } from './gateway-rig.js';
-import { startChild } from './proxy/children.js';
 
 const loadBefore = loadavg()
   .map((l) => l.toFixed(1))
@@ -35,12 +35,7 @@ const STEADY = [
   { rate: 50, count: 1_000 },
   { rate: 250, count: 3_000 },
 ];
-/**
- * What the fake Ollama answers: bench/proxy/fast-ollama.ts streams `tok1 … tok5`. It runs
- * in a child process of its own, so its work and its pauses stay out of this process,
- * which timestamps both ends of every measured update.
- */
-const ANSWER = 'tok1 tok2 tok3 tok4 tok5';
+const ANSWER = 'S355 has a yield strength of 355 MPa.';
 const MASTER_KEY = Buffer.alloc(32, 9);
 const INTERNAL_TOKEN = 'bench-internal-token-0123456789abcdef0123456789';
 
@@ -122,13 +117,7 @@ const users: number[] = [];
   }
 }
 
-const ollama = await startChild({
-  name: 'fake Ollama',
-  command: process.execPath,
-  args: ['--import', 'tsx', 'bench/proxy/fake-child.ts'],
-  logFile: path.join(dir, 'fake-ollama.log'),
-  ready: 'ipc',
-});
+const ollama = await startFakeOllama({ reply: () => ANSWER });
 const telegram = await startFakeTelegram();
 const platform = telegram.addBot({ username: 'AnvilBenchBot' }).token;
 const [proxyPort, gatewayPort] = [await freePort(), await freePort()];
@@ -207,7 +196,10 @@ function scan(): void {
     calls.splice(0, seen);
     seen = 0;
   }
+  // The same for the fake Ollama's record of requests (each holds the chat's history).
+  if (ollama.requests.length > 1_000) modelCalls += ollama.requests.splice(0).length;
 }
+let modelCalls = 0;
 /** Set once getMe has been counted: from then on the scanner forgets the calls it read. */
 let forgetCalls = false;
 const scanner = setInterval(scan, 1);
@@ -326,12 +318,7 @@ try {
   replied = 0;
   others.clear();
   methods.clear();
-  const cpuBefore = {
-    gateway: cpuMs(gatewayPid),
-    proxy: cpuMs(proxy.pid as number),
-    rig: process.cpuUsage(),
-    ollama: cpuMs(ollama.pid),
-  };
+  const cpuBefore = { gateway: cpuMs(gatewayPid), proxy: cpuMs(proxy.pid as number), rig: process.cpuUsage() };
   const burstStart = Date.now();
   for (let r = 0; r < BURST_PER_USER; r++) for (const u of users) push(u, `question ${r}`);
   const burstTotal = users.length * BURST_PER_USER;
@@ -342,8 +329,7 @@ try {
   results.gateway_cpu_ms_per_update = Math.round(((cpuMs(gatewayPid) - cpuBefore.gateway) / burstTotal) * 100) / 100;
   results.proxy_cpu_ms_per_update =
     Math.round(((cpuMs(proxy.pid as number) - cpuBefore.proxy) / burstTotal) * 100) / 100;
-  const fakesMs = (rig.user + rig.system) / 1000 + (cpuMs(ollama.pid) - cpuBefore.ollama);
-  results.fakes_cpu_ms_per_update = Math.round((fakesMs / burstTotal) * 100) / 100;
+  results.fakes_cpu_ms_per_update = Math.round(((rig.user + rig.system) / 1000 / burstTotal) * 100) / 100;
   results.burst_updates = burstTotal;
   for (const [method, n] of methods) results[`bot_api_${method}_per_update`] = Math.round((n / burstTotal) * 100) / 100;
   results.burst_not_answered = burstTotal - latencies.length;
@@ -354,7 +340,7 @@ try {
   await sleep(1_000);
 
   results.rss_after_load_mb = mb(rssKb(gatewayPid));
-  results.model_calls = (db.sqlite.prepare('SELECT count(*) AS n FROM usage_ledger').get() as { n: number }).n;
+  results.model_calls = modelCalls + ollama.requests.length;
 } finally {
   clearInterval(scanner);
   stopping = true;
@@ -365,7 +351,7 @@ try {
   gateway.kill('SIGKILL');
   proxy.kill('SIGKILL');
   await telegram.close();
-  await ollama.stop();
+  await ollama.close();
   await db.close();
   rmSync(dir, { recursive: true, force: true });
   if (BUILD) rmSync(BUILD, { recursive: true, force: true });
