@@ -21,7 +21,6 @@ const timer = setInterval(checkpoint, workerData.intervalMs);
 parentPort.on('message', (m) => {
   if (m !== 'stop') return;
   clearInterval(timer);
-  checkpoint();
   db.close();
   parentPort.close();
 });
@@ -29,7 +28,10 @@ parentPort.on('message', (m) => {
 
 /** A thread that checkpoints the WAL of one database file. */
 export interface Checkpointer {
-  /** Runs a last checkpoint and ends the thread. */
+  /**
+   * Ends the thread. No last checkpoint is needed: the service's own connection, closed
+   * last, checkpoints the WAL into the file as SQLite does when its last connection closes.
+   */
   stop(): Promise<void>;
 }
 
@@ -64,6 +66,7 @@ export function startCheckpointer(
     async stop() {
       if (stopping) return exited;
       stopping = true;
+      worker.ref(); // an unref'd thread would let the process end before it has closed
       worker.postMessage('stop');
       const timer = setTimeout(() => void worker.terminate(), 5_000);
       await exited;

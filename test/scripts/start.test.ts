@@ -52,7 +52,9 @@ describe('npm start', () => {
     const exited = new Promise<void>((resolve) => child?.once('exit', () => resolve()));
     process.kill(-(child.pid as number), 'SIGTERM');
     await exited;
-    await new Promise((r) => setTimeout(r, 200));
+    // npm may exit before the service process has finished closing: wait for its last line.
+    for (let i = 0; i < 100 && !/"msg":"stopped"/.test(output.join('')); i++)
+      await new Promise((r) => setTimeout(r, 50));
     expect(output.join('')).toMatch(/"msg":"stopped"/);
     expect(
       await fetch('http://127.0.0.1:8080/healthz').then(
