@@ -21,7 +21,7 @@ import { seedDefaultPlans } from '../core/tenancy/plans.js';
 import { createTenant } from '../core/tenancy/tenants.js';
 import { startFakeOllama } from '../test/fakes/ollama.js';
 import { type FakeTelegramCall, startFakeTelegram } from '../test/fakes/telegram.js';
-import { cpuMs, freePort, mb, percentile, rssKb, sleep, until } from './gateway-rig.js';
+import { cpuMsOf, freePort, percentile, rssMb, sleep, until } from './gateway-rig.js';
 
 const loadBefore = loadavg()
   .map((l) => l.toFixed(1))
@@ -226,7 +226,7 @@ const results: Record<string, number> = {};
 try {
   await until(() => pollingTokens.has(platform), 60_000, 'platform bot polling');
   await sleep(2_000);
-  results.rss_platform_only_mb = mb(rssKb(gatewayPid));
+  results.rss_platform_only_mb = rssMb(gatewayPid);
 
   // 500 idle white-label bots, added while the gateway runs (it reconciles them).
   const addedAt = Date.now();
@@ -242,7 +242,7 @@ try {
   await until(() => pollingTokens.size >= IDLE_BOTS + 1, 120_000, `${IDLE_BOTS} bots polling`);
   results.start_idle_bots_s = Math.round((Date.now() - addedAt) / 100) / 10;
   await sleep(3_000);
-  results.rss_idle_bots_mb = mb(rssKb(gatewayPid));
+  results.rss_idle_bots_mb = rssMb(gatewayPid);
 
   // A restart with 501 bots: botInfo comes from the cache, so no getMe at all.
   gateway.kill('SIGTERM');
@@ -318,7 +318,7 @@ try {
   replied = 0;
   others.clear();
   methods.clear();
-  const cpuBefore = { gateway: cpuMs(gatewayPid), proxy: cpuMs(proxy.pid as number), rig: process.cpuUsage() };
+  const cpuBefore = { gateway: cpuMsOf(gatewayPid), proxy: cpuMsOf(proxy.pid as number), rig: process.cpuUsage() };
   const burstStart = Date.now();
   for (let r = 0; r < BURST_PER_USER; r++) for (const u of users) push(u, `question ${r}`);
   const burstTotal = users.length * BURST_PER_USER;
@@ -326,9 +326,9 @@ try {
   const burstMs = Date.now() - burstStart;
   const burst = [...latencies].sort((a, b) => a - b);
   const rig = process.cpuUsage(cpuBefore.rig);
-  results.gateway_cpu_ms_per_update = Math.round(((cpuMs(gatewayPid) - cpuBefore.gateway) / burstTotal) * 100) / 100;
+  results.gateway_cpu_ms_per_update = Math.round(((cpuMsOf(gatewayPid) - cpuBefore.gateway) / burstTotal) * 100) / 100;
   results.proxy_cpu_ms_per_update =
-    Math.round(((cpuMs(proxy.pid as number) - cpuBefore.proxy) / burstTotal) * 100) / 100;
+    Math.round(((cpuMsOf(proxy.pid as number) - cpuBefore.proxy) / burstTotal) * 100) / 100;
   results.fakes_cpu_ms_per_update = Math.round(((rig.user + rig.system) / 1000 / burstTotal) * 100) / 100;
   results.burst_updates = burstTotal;
   for (const [method, n] of methods) results[`bot_api_${method}_per_update`] = Math.round((n / burstTotal) * 100) / 100;
@@ -336,10 +336,10 @@ try {
   results.updates_per_second = Math.round(burstTotal / (burstMs / 1000));
   results.burst_p50_ms = percentile(burst, 50);
   results.burst_p99_ms = percentile(burst, 99);
-  results.rss_after_burst_mb = mb(rssKb(gatewayPid));
+  results.rss_after_burst_mb = rssMb(gatewayPid);
   await sleep(1_000);
 
-  results.rss_after_load_mb = mb(rssKb(gatewayPid));
+  results.rss_after_load_mb = rssMb(gatewayPid);
   results.model_calls = modelCalls + ollama.requests.length;
 } finally {
   clearInterval(scanner);

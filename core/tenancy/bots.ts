@@ -1,10 +1,9 @@
 import { audit } from '../audit.js';
 import type { Sealer } from '../crypto/seal.js';
-import { newId, randomToken } from '../crypto/tokens.js';
 import type { Db } from '../db/index.js';
 import type { TenantBotsTable } from '../db/schema.js';
 import { ConflictError, NotFoundError } from '../errors.js';
-import { botTokenContext, type VerifiedBot } from './tenants.js';
+import { botTokenContext, insertTenantBot, type VerifiedBot } from './tenants.js';
 
 /** A tenant's white-label bot as it may leave the process: never the token or the webhook secret. */
 export interface TenantBotView {
@@ -101,33 +100,8 @@ export async function setTenantBot(
       );
     } else {
       for (const old of existing) deleteBotRows(db, old.id, old.token_secret_id);
-      botId = newId();
       change = existing.length ? 'bot_replaced' : 'added';
-      const secretId = newId();
-      db.run(
-        db.kysely.insertInto('sealed_secrets').values({
-          id: secretId,
-          tenant_id: tenantId,
-          purpose: 'telegram_bot_token',
-          sealed: sealer.seal(bot.token, botTokenContext(botId)),
-          created_at: t,
-          updated_at: t,
-        }),
-      );
-      db.run(
-        db.kysely.insertInto('tenant_bots').values({
-          id: botId,
-          tenant_id: tenantId,
-          telegram_bot_id: bot.telegramBotId,
-          username: bot.username,
-          token_secret_id: secretId,
-          webhook_secret: randomToken(24),
-          status: 'active',
-          status_reason: null,
-          created_at: t,
-          updated_at: t,
-        }),
-      );
+      botId = insertTenantBot(db, sealer, tenantId, bot, t);
     }
     const previous = existing[0] ? viewOf(existing[0]) : undefined;
     audit(db, {

@@ -32,6 +32,40 @@ export interface VerifiedBot {
 export const botTokenContext = (botId: string): string => `tenant_bot:${botId}`;
 
 /**
+ * Inserts a tenant's white-label bot: its token sealed under the new row's id, then the
+ * row, active. Runs inside the caller's transaction; returns the new bot id.
+ */
+export function insertTenantBot(db: Db, sealer: Sealer, tenantId: string, bot: VerifiedBot, t: number): string {
+  const botId = newId();
+  const secretId = newId();
+  db.run(
+    db.kysely.insertInto('sealed_secrets').values({
+      id: secretId,
+      tenant_id: tenantId,
+      purpose: 'telegram_bot_token',
+      sealed: sealer.seal(bot.token, botTokenContext(botId)),
+      created_at: t,
+      updated_at: t,
+    }),
+  );
+  db.run(
+    db.kysely.insertInto('tenant_bots').values({
+      id: botId,
+      tenant_id: tenantId,
+      telegram_bot_id: bot.telegramBotId,
+      username: bot.username,
+      token_secret_id: secretId,
+      webhook_secret: randomToken(24),
+      status: 'active',
+      status_reason: null,
+      created_at: t,
+      updated_at: t,
+    }),
+  );
+  return botId;
+}
+
+/**
  * Onboards a tenant in one transaction: the tenant row, its white-label bot (token sealed)
  * when given, and the audit entry. A duplicate slug or bot is refused and nothing is written.
  */
@@ -69,32 +103,7 @@ export async function createTenant(
         db.kysely.selectFrom('tenant_bots').select('tenant_id').where('telegram_bot_id', '=', opts.bot.telegramBotId),
       );
       if (dup) throw new ConflictError(`bot @${opts.bot.username} already belongs to another tenant`, 'bot_taken');
-      const botId = newId();
-      const secretId = newId();
-      db.run(
-        db.kysely.insertInto('sealed_secrets').values({
-          id: secretId,
-          tenant_id: tenant.id,
-          purpose: 'telegram_bot_token',
-          sealed: sealer.seal(opts.bot.token, botTokenContext(botId)),
-          created_at: t,
-          updated_at: t,
-        }),
-      );
-      db.run(
-        db.kysely.insertInto('tenant_bots').values({
-          id: botId,
-          tenant_id: tenant.id,
-          telegram_bot_id: opts.bot.telegramBotId,
-          username: opts.bot.username,
-          token_secret_id: secretId,
-          webhook_secret: randomToken(24),
-          status: 'active',
-          status_reason: null,
-          created_at: t,
-          updated_at: t,
-        }),
-      );
+      insertTenantBot(db, sealer, tenant.id, opts.bot, t);
     }
     audit(db, {
       actor: opts.actor,
