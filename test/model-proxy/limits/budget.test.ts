@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LimitError } from '../../../core/errors.js';
-import type { Reservation } from '../../../model-proxy/limits/index.js';
+import { Limits, type Reservation } from '../../../model-proxy/limits/index.js';
 import { type LimitsFixture, limitsFixture, refused } from './fixture.js';
 
 let f: LimitsFixture;
@@ -159,5 +159,33 @@ describe('monthly token budget', () => {
   it('refuses an unknown tenant', async () => {
     f = await limitsFixture();
     expect(() => f.limits.reserve({ ...f.chat, tenantId: 'nope' }, { tokens: 1 })).toThrow(/no such tenant/);
+  });
+});
+
+describe('usage still queued in the ledger', () => {
+  it('is committed and counted when a counter starts (beforeUsageRead), not missed', async () => {
+    f = await limitsFixture({ plan: 'enterprise' });
+    f.setTenant({ monthly_token_budget: BUDGET });
+    // The proxy queues its rows; they commit after the turn. A counter that starts in the
+    // same turn must see them, or the budget could be passed.
+    f.ledger.queue({
+      requestId: 'queued-1',
+      tenantId: f.tenant.id,
+      userId: null,
+      apiKeyId: null,
+      model: 'llama3.1:8b',
+      endpoint: '/api/chat',
+      promptTokens: BUDGET - WANT / 2,
+      completionTokens: 0,
+      status: 'ok',
+      backend: null,
+      startedAt: f.clock.now(),
+      durationMs: 1,
+      costMicros: 0,
+      exact: true,
+    });
+    const limits = new Limits(f.t.db, { now: f.clock.now, beforeUsageRead: () => f.ledger.flush() });
+    expect(refused(() => limits.reserve(f.chat, { tokens: WANT })).message).toMatch(/budget/i);
+    expect(limits.reserve(f.chat, { tokens: WANT / 4 })).toBeDefined();
   });
 });
