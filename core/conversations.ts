@@ -96,28 +96,55 @@ export interface NewMessage {
   requestId?: string | null;
   /** When it was written (default now). */
   createdAt?: number;
+  /**
+   * Where it came from, for a message that must be stored once (e.g. the Telegram message
+   * a question was asked in): a second insert with the same source is ignored.
+   */
+  source?: string | null;
 }
 
-/** Stores one message of a conversation, synchronously; returns its id. */
-export function insertMessage(db: Db, tenantId: string, msg: NewMessage): string {
+/** Stores one message of a conversation, synchronously; returns its id (none if its source was already stored). */
+export function insertMessage(db: Db, tenantId: string, msg: NewMessage): string | undefined {
   const id = newId();
-  db.prepare(
-    'INSERT INTO messages (id, tenant_id, conversation_id, user_id, role, content, request_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-  ).run(
-    id,
-    tenantId,
-    msg.conversationId,
-    msg.userId,
-    msg.role,
-    msg.content,
-    msg.requestId ?? null,
-    msg.createdAt ?? Date.now(),
-  );
-  return id;
+  const { changes } = db
+    .prepare(
+      `INSERT INTO messages (id, tenant_id, conversation_id, user_id, role, content, request_id, created_at, source)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, source) WHERE source IS NOT NULL DO NOTHING`,
+    )
+    .run(
+      id,
+      tenantId,
+      msg.conversationId,
+      msg.userId,
+      msg.role,
+      msg.content,
+      msg.requestId ?? null,
+      msg.createdAt ?? Date.now(),
+      msg.source ?? null,
+    );
+  return changes > 0 ? id : undefined;
 }
 
-/** Stores one message of a conversation; returns its id. */
-export async function appendMessage(db: Db, tenantId: string, msg: NewMessage): Promise<string> {
+/** A message stored with a source (see `NewMessage.source`), where it sits in its conversation. */
+export interface SourcedMessage {
+  conversationId: string;
+  content: string;
+  createdAt: number;
+  /** SQLite's rowid: orders messages of the same millisecond (see `recentHistorySync`'s `before`). */
+  seq: number;
+}
+
+/** The tenant's message stored with `source`, if any. */
+export function findMessageBySource(db: Db, tenantId: string, source: string): SourcedMessage | undefined {
+  return db
+    .prepare<SourcedMessage>(
+      'SELECT conversation_id AS conversationId, content, created_at AS createdAt, rowid AS seq FROM messages WHERE tenant_id = ? AND source = ?',
+    )
+    .get(tenantId, source);
+}
+
+/** Stores one message of a conversation; returns its id (none if its source was already stored). */
+export async function appendMessage(db: Db, tenantId: string, msg: NewMessage): Promise<string | undefined> {
   return insertMessage(db, tenantId, msg);
 }
 
@@ -142,17 +169,23 @@ export async function recentHistory(
   return recentHistorySync(db, tenantId, conversationId, tokenBudget, opts);
 }
 
-/** `recentHistory` without the promise (the gateway reads it on every message). */
+/**
+ * `recentHistory` without the promise (the gateway reads it on every message). With
+ * `before`, only the turns stored before that message (a question asked again: its own
+ * row and what came after it are not its history).
+ */
 export function recentHistorySync(
   db: Db,
   tenantId: string,
   conversationId: string,
   tokenBudget: number,
-  opts: { names?: boolean } = {},
+  opts: { names?: boolean; before?: Pick<SourcedMessage, 'createdAt' | 'seq'> } = {},
 ): ChatTurn[] {
-  const rows = db
-    .prepare<{ role: ChatTurn['role']; content: string; display_name: string | null }>(HISTORY_SQL)
-    .all(tenantId, conversationId);
+  type Row = { role: ChatTurn['role']; content: string; display_name: string | null };
+  const { before } = opts;
+  const rows = before
+    ? db.prepare<Row>(HISTORY_BEFORE_SQL).all(tenantId, conversationId, before.createdAt, before.seq)
+    : db.prepare<Row>(HISTORY_SQL).all(tenantId, conversationId);
   const turns: ChatTurn[] = [];
   let used = 0;
   for (const row of rows) {
@@ -171,6 +204,10 @@ export function recentHistorySync(
 const HISTORY_SQL = `SELECT m.role, m.content, u.display_name FROM messages AS m
   LEFT JOIN tenant_users AS u ON u.id = m.user_id AND u.tenant_id = m.tenant_id
   WHERE +m.tenant_id = ? AND m.conversation_id = ?
+  ORDER BY m.created_at DESC, m.rowid DESC LIMIT 200`;
+const HISTORY_BEFORE_SQL = `SELECT m.role, m.content, u.display_name FROM messages AS m
+  LEFT JOIN tenant_users AS u ON u.id = m.user_id AND u.tenant_id = m.tenant_id
+  WHERE +m.tenant_id = ? AND m.conversation_id = ? AND (m.created_at, m.rowid) < (?, ?)
   ORDER BY m.created_at DESC, m.rowid DESC LIMIT 200`;
 
 /** How many messages a tenant's users sent since a time (for messages/day). */

@@ -150,6 +150,8 @@ export interface MessagesTable {
   content: string;
   request_id: string | null;
   created_at: number;
+  /** Set for a message that must be stored once (see the message_source migration). */
+  source: string | null;
 }
 
 export interface ApiKeysTable {

@@ -2,6 +2,7 @@ import { Composer } from 'grammy';
 import {
   type ChatTurn,
   countUserMessagesSince,
+  findMessageBySource,
   findOpenConversation,
   insertConversation,
   insertMessage,
@@ -105,17 +106,29 @@ async function answer(
     );
   try {
     const place = placeOf(ctx);
-    let conversationId = findOpenConversation(deps.db, tenant.id, user.id, place);
+    // A webhook update is processed again when a restart cut its answer short: the question
+    // is then stored already (and maybe the answer too), and must not be stored or asked twice.
+    const source = `telegram:${ctx.me.id}:${chat.id}:${ctx.msg?.message_id}`;
+    const asked = findMessageBySource(deps.db, tenant.id, source);
+    const answeredBefore = asked && findMessageBySource(deps.db, tenant.id, `${source}:answer`);
+    if (answeredBefore) {
+      typing.stop();
+      await answerStream(ctx, runtime, log).finish(answeredBefore.content);
+      return;
+    }
+    let conversationId = asked?.conversationId ?? findOpenConversation(deps.db, tenant.id, user.id, place);
     const history = conversationId
-      ? recentHistorySync(deps.db, tenant.id, conversationId, HISTORY_TOKEN_BUDGET, { names: group })
+      ? recentHistorySync(deps.db, tenant.id, conversationId, HISTORY_TOKEN_BUDGET, { names: group, before: asked })
       : [];
     if (!conversationId) {
       const started = { id: newId(), tenantId: tenant.id, userId: user.id, place, startedAt: Date.now() };
       conversationId = started.id;
       store(() => insertConversation(deps.db, started));
     }
-    const asked = { conversationId, userId: user.id, role: 'user' as const, content: question, createdAt: Date.now() };
-    store(() => insertMessage(deps.db, tenant.id, asked));
+    if (!asked) {
+      const row = { conversationId, userId: user.id, role: 'user' as const, content: question, createdAt: Date.now() };
+      store(() => insertMessage(deps.db, tenant.id, { ...row, source }));
+    }
     const messages: ChatTurn[] = [
       { role: 'system', content: systemPrompt(tenant.name, user.display_name) },
       ...history,
@@ -132,15 +145,7 @@ async function answer(
       return;
     }
 
-    const msg = ctx.msg;
-    const out = new AnswerStream({
-      api: ctx.api,
-      to: { chatId: chat.id, threadId: msg?.is_topic_message ? msg.message_thread_id : undefined },
-      mode: chat.type === 'private' ? 'draft' : 'edit',
-      pacer: runtime.pacer,
-      log,
-      replyTo: group ? msg?.message_id : undefined,
-    });
+    const out = answerStream(ctx, runtime, log);
     let text = '';
     let failure: ModelFailure | undefined;
     try {
@@ -164,6 +169,7 @@ async function answer(
         content: final,
         requestId: stream.requestId,
         createdAt: Date.now(),
+        source: `${source}:answer`,
       };
       store(() => insertMessage(deps.db, tenant.id, answered));
     }
@@ -177,6 +183,25 @@ async function answer(
     typing.stop();
     await Promise.all(stored);
   }
+}
+
+/** Where an answer is shown: drafts in a private chat, paced edits (replying to the question) in a group. */
+function answerStream(
+  ctx: BotContext,
+  runtime: BotContext['anvil']['runtime'],
+  log: BotContext['anvil']['log'],
+): AnswerStream {
+  const chat = ctx.chat!;
+  const msg = ctx.msg;
+  const group = isGroupChat(chat);
+  return new AnswerStream({
+    api: ctx.api,
+    to: { chatId: chat.id, threadId: msg?.is_topic_message ? msg.message_thread_id : undefined },
+    mode: chat.type === 'private' ? 'draft' : 'edit',
+    pacer: runtime.pacer,
+    log,
+    replyTo: group ? msg?.message_id : undefined,
+  });
 }
 
 /** Shows "typing…" at once and renews it until stopped (when the first text shows). */

@@ -261,6 +261,38 @@ describe('/usage', () => {
 });
 
 describe('conversations', () => {
+  it('answers a message Telegram delivers twice from what was stored: one question and one answer row, one model call', async () => {
+    const DAN: TgUser = { id: 5004, first_name: 'Dan' };
+    await h.join(tenant.id, DAN);
+    const message = {
+      message_id: 777_001,
+      from: { id: DAN.id, is_bot: false, first_name: 'Dan' },
+      chat: { id: DAN.id, type: 'private' as const, first_name: 'Dan' },
+      date: Math.floor(Date.now() / 1000),
+      text: 'Is S235 weldable?',
+    };
+    const rows = () =>
+      h.t.db.sqlite
+        .prepare(
+          'SELECT m.role, m.content FROM messages AS m JOIN conversations AS c ON c.id = m.conversation_id WHERE c.chat_id = ? ORDER BY m.rowid',
+        )
+        .all(DAN.id) as { role: string; content: string }[];
+    const modelCalls = h.modelCalls().length;
+    const since = h.telegram.calls.length;
+    // A long-polling gateway that stops before confirming an update gets it again, same id.
+    const updateId = h.telegram.pushUpdate(bot.token, { message });
+    const [first] = await finalMessages(DAN.id, since);
+    await h.until(() => rows().length === 2);
+    h.telegram.pushUpdate(bot.token, { message, update_id: updateId });
+    const [, again] = await finalMessages(DAN.id, since, 2);
+    expect(again?.params.text).toBe(first?.params.text);
+    expect(h.modelCalls()).toHaveLength(modelCalls + 1);
+    expect(rows()).toEqual([
+      { role: 'user', content: 'Is S235 weldable?' },
+      { role: 'assistant', content: reply },
+    ]);
+  });
+
   it('carry history until /new starts fresh', async () => {
     await bot.ask(ANN, 'First question');
     const roles = () => h.lastPrompt().map((m) => m.role);

@@ -4,8 +4,10 @@ import {
   appendMessage,
   endConversation,
   estimateTurnTokens,
+  findMessageBySource,
   openConversation,
   recentHistory,
+  recentHistorySync,
 } from '../../../core/conversations.js';
 import { createInvite, redeemInvite } from '../../../core/tenancy/invites.js';
 import { createTenant } from '../../../core/tenancy/tenants.js';
@@ -82,5 +84,23 @@ describe('conversations', () => {
       { role: 'assistant', content: 'hello' },
       { role: 'user', content: 'Ben: me too' },
     ]);
+  });
+
+  it('a message with a source is stored once, and the history before it ends where it was asked', async () => {
+    const id = await openConversation(t.db, tenantId, ann, { chatId: 500 });
+    const at = Date.now();
+    const msg = (content: string, source?: string) =>
+      appendMessage(t.db, tenantId, { conversationId: id, userId: ann, role: 'user', content, createdAt: at, source });
+    await msg('earlier');
+    expect(await msg('the question', 'telegram:1:500:7')).toEqual(expect.any(String));
+    expect(await msg('the question again', 'telegram:1:500:7')).toBeUndefined();
+    await msg('later');
+    const asked = findMessageBySource(t.db, tenantId, 'telegram:1:500:7');
+    expect(asked?.content).toBe('the question');
+    // Same millisecond for all four: insertion order decides what came before.
+    expect(recentHistorySync(t.db, tenantId, id, 1_000, { before: asked }).map((h) => h.content)).toEqual(['earlier']);
+    // Sources are per tenant: another tenant's lookup finds nothing.
+    const other = (await createTenant(t.db, t.sealer, { name: 'Other', slug: 'other' }, { actor: 'test' })).id;
+    expect(findMessageBySource(t.db, other, 'telegram:1:500:7')).toBeUndefined();
   });
 });

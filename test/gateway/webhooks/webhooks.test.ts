@@ -164,5 +164,14 @@ describe('Telegram webhooks', () => {
     await until(() => h.ollama.requests.length >= modelCalls + 2, 3_000, 'both model calls');
     await new Promise((r) => setTimeout(r, 2_000));
     expect(h.sends(abc.token!, ANN.id)).toHaveLength(answersBefore + 1);
+    // The first attempt had stored the question: the replay neither stores it again nor
+    // shows it to the model twice (once as history, once as the question).
+    const question = 'Will you answer after a restart?';
+    const rows = h.t.db.sqlite
+      .prepare("SELECT role FROM messages WHERE tenant_id = ? AND content = ? AND role = 'user'")
+      .all(abc.tenantId, question);
+    expect(rows).toHaveLength(1);
+    const replayed = h.ollama.requests[modelCalls + 1]?.body as { messages: { content: string }[] };
+    expect(replayed.messages.filter((m) => m.content === question)).toHaveLength(1);
   });
 });
