@@ -29,7 +29,7 @@ import type { Agent } from 'node:http';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { prepareChildren } from './proxy/build.js';
-import { type Child, cpuMs, freePort, rssBytes, startChild } from './proxy/children.js';
+import { type Child, cpuMs, freePort, hostTicks, rssBytes, startChild } from './proxy/children.js';
 import { closedLoop, fetchOnce, holdStreams, keepAliveAgent, quantile, type Target } from './proxy/load.js';
 import {
   checkTargets,
@@ -213,7 +213,10 @@ async function measureLatency(all: BenchPath[], fake: Child): Promise<LatencyRow
   for (const concurrency of LEVELS) {
     for (const p of all) await closedLoop(agentOf(p), p.target, concurrency, WARMUP);
     const acc = new Map(
-      all.map((p) => [p.key, { latencies: [] as number[], errors: 0, firstError: '', ms: 0, proxyCpu: 0, fakeCpu: 0 }]),
+      all.map((p) => [
+        p.key,
+        { latencies: [] as number[], errors: 0, firstError: '', ms: 0, proxyCpu: 0, fakeCpu: 0, ticks: 0, steal: 0 },
+      ]),
     );
     for (let round = 0; round < ROUNDS; round++) {
       // Rotate the order so no path always runs right after the same neighbour.
@@ -222,7 +225,11 @@ async function measureLatency(all: BenchPath[], fake: Child): Promise<LatencyRow
         const a = acc.get(p.key) as NonNullable<ReturnType<typeof acc.get>>;
         const cpu0 = p.proxy ? (cpuMs(p.proxy.pid) ?? 0) : 0;
         const fake0 = cpuMs(fake.pid) ?? 0;
+        const host0 = hostTicks();
         const batch = await closedLoop(agentOf(p), p.target, concurrency, REQUESTS / ROUNDS);
+        const host1 = hostTicks();
+        a.ticks += host1.total - host0.total;
+        a.steal += host1.steal - host0.steal;
         a.proxyCpu += p.proxy ? (cpuMs(p.proxy.pid) ?? 0) - cpu0 : 0;
         a.fakeCpu += (cpuMs(fake.pid) ?? 0) - fake0;
         a.latencies.push(...batch.latencies);
@@ -252,6 +259,7 @@ async function measureLatency(all: BenchPath[], fake: Child): Promise<LatencyRow
         rps: (sorted.length * 1000) / a.ms,
         proxyCpuUsPerRequest: p.proxy ? (a.proxyCpu * 1000) / n : null,
         fakeCpuUsPerRequest: (a.fakeCpu * 1000) / n,
+        stealPct: a.ticks > 0 ? Math.round((a.steal / a.ticks) * 1000) / 10 : Number.NaN,
       };
     });
     for (const row of level) {

@@ -157,3 +157,31 @@ export function cpuMs(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/** The machine's CPU time so far, in ticks of all CPUs together (/proc/stat's first line). */
+export interface HostTicks {
+  total: number;
+  /** Time the hypervisor ran something else while this machine had work (`steal`). */
+  steal: number;
+}
+
+export function hostTicks(): HostTicks {
+  try {
+    const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already in user)
+    const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+    return { total, steal: fields[7] ?? 0 };
+  } catch {
+    return { total: Number.NaN, steal: Number.NaN };
+  }
+}
+
+/**
+ * The share of CPU time the hypervisor took away since `before`, in percent. On a shared
+ * host this is the noise no benchmark can remove: a phase with a few percent of steal has
+ * its tail latencies decided by it, so the benchmarks report it beside their figures.
+ */
+export function stealPercent(before: HostTicks, after = hostTicks()): number {
+  const total = after.total - before.total;
+  return total > 0 ? Math.round(((after.steal - before.steal) / total) * 1000) / 10 : Number.NaN;
+}

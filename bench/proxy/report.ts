@@ -29,6 +29,8 @@ export interface LatencyRow extends PathInfo {
   proxyCpuUsPerRequest: number | null;
   /** CPU the fake backend used per request. */
   fakeCpuUsPerRequest: number | null;
+  /** Share of the machine's CPU time the hypervisor took while this row ran (stealPercent). */
+  stealPct: number;
 }
 
 /** One level of concurrent streams on one path, with the proxy's peak RSS during it. */
@@ -139,14 +141,14 @@ export function checkTargets(
 export function markdown(r: ProxyBenchResult): string {
   const out: string[] = [];
   out.push(
-    '| path | concurrency | p50 ms | p99 ms | added p50 ms | added p99 ms | req/s | proxy CPU µs/req |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| path | concurrency | p50 ms | p99 ms | added p50 ms | added p99 ms | req/s | proxy CPU µs/req | CPU steal |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
   for (const row of r.latency) {
     const cpu = row.proxyCpuUsPerRequest === null ? '—' : Math.round(row.proxyCpuUsPerRequest).toString();
     const errors = row.errors ? ` (${row.errors} errors)` : '';
     out.push(
-      `| ${row.key}${errors} | ${row.concurrency} | ${ms(row.p50Ms)} | ${ms(row.p99Ms)} | ${ms(row.addedP50Ms)} | ${ms(row.addedP99Ms)} | ${Math.round(row.rps)} | ${cpu} |`,
+      `| ${row.key}${errors} | ${row.concurrency} | ${ms(row.p50Ms)} | ${ms(row.p99Ms)} | ${ms(row.addedP50Ms)} | ${ms(row.addedP99Ms)} | ${Math.round(row.rps)} | ${cpu} | ${row.stealPct} % |`,
     );
   }
   out.push('', '| path | req/s at saturation | at concurrency |', '| --- | ---: | ---: |');
