@@ -29,7 +29,7 @@ import type { Agent } from 'node:http';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { prepareChildren } from './proxy/build.js';
-import { type Child, cpuMs, freePort, hostTicks, rssBytes, startChild } from './proxy/children.js';
+import { type Child, cpuMs, freePort, hostTicks, rssBytes, startChild, stealPercent } from './proxy/children.js';
 import { closedLoop, fetchOnce, holdStreams, keepAliveAgent, quantile, type Target } from './proxy/load.js';
 import {
   checkTargets,
@@ -259,7 +259,7 @@ async function measureLatency(all: BenchPath[], fake: Child): Promise<LatencyRow
         rps: (sorted.length * 1000) / a.ms,
         proxyCpuUsPerRequest: p.proxy ? (a.proxyCpu * 1000) / n : null,
         fakeCpuUsPerRequest: (a.fakeCpu * 1000) / n,
-        stealPct: a.ticks > 0 ? Math.round((a.steal / a.ticks) * 1000) / 10 : Number.NaN,
+        stealPct: a.ticks > 0 ? Math.round((a.steal / a.ticks) * 10_000) / 100 : Number.NaN,
       };
     });
     for (const row of level) {
@@ -287,6 +287,7 @@ async function streamLevel(p: BenchPath, fake: Child, n: number): Promise<Stream
   await fake.request({ type: 'configure', tokens, chunkDelayMs: STREAM.chunkDelayMs });
   const stats = async () => (p.via === 'anvil' ? p.proxy?.request({ type: 'stats' }) : undefined);
   await stats();
+  const host = hostTicks();
   const agent = keepAliveAgent();
   const level = await holdStreams(agent, p.target, n, {
     rampMs,
@@ -304,6 +305,7 @@ async function streamLevel(p: BenchPath, fake: Child, n: number): Promise<Stream
     peakRssBytes: peak || null,
     held: flowed && level.slowStarts === 0,
     flowed,
+    stealPct: stealPercent(host),
     eventLoop:
       loop?.type === 'stats' ? { utilization: loop.eventLoopUtilization, delayP99Ms: loop.eventLoopDelayP99Ms } : null,
   };
@@ -315,7 +317,7 @@ function describe(r: StreamRow): string {
   const first = [r.firstChunkP50Ms, r.firstChunkP99Ms, r.maxFirstChunkMs].map(Math.round).join(' / ');
   const loop = r.eventLoop ? `, event loop busy ${Math.round(r.eventLoop.utilization * 100)}%` : '';
   const rss = Math.round((r.peakRssBytes ?? 0) / 1048576);
-  return `streams: ${r.path} ${r.streams}: ${outcome}, max gap ${Math.round(r.maxGapMs)} ms, first chunk p50/p99/max ${first} ms, RSS ${rss} MB${loop}`;
+  return `streams: ${r.path} ${r.streams}: ${outcome}, max gap ${Math.round(r.maxGapMs)} ms, first chunk p50/p99/max ${first} ms, RSS ${rss} MB${loop}, CPU steal ${r.stealPct} %`;
 }
 
 async function measureStreams(all: BenchPath[], fake: Child, skipPortkey: boolean): Promise<StreamRow[]> {

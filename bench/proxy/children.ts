@@ -183,5 +183,5 @@ export function hostTicks(): HostTicks {
  */
 export function stealPercent(before: HostTicks, after = hostTicks()): number {
   const total = after.total - before.total;
-  return total > 0 ? Math.round(((after.steal - before.steal) / total) * 1000) / 10 : Number.NaN;
+  return total > 0 ? Math.round(((after.steal - before.steal) / total) * 10_000) / 100 : Number.NaN;
 }

@@ -44,6 +44,8 @@ export interface StreamRow extends StreamLevel {
   flowed: boolean;
   /** Anvil's event loop during the level: share of time busy, 99th percentile delay. */
   eventLoop: { utilization: number; delayP99Ms: number } | null;
+  /** Share of the machine's CPU time the hypervisor took during the level (stealPercent). */
+  stealPct: number;
 }
 
 /** One target of the issue and whether this run met it. */
@@ -156,13 +158,13 @@ export function markdown(r: ProxyBenchResult): string {
 
   out.push(
     '',
-    '| streams | path | held | stalled | failed | max gap ms | first chunk p50 / p99 / max ms | peak RSS | event loop busy |',
-    '| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| streams | path | held | stalled | failed | max gap ms | first chunk p50 / p99 / max ms | peak RSS | event loop busy | CPU steal |',
+    '| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
   for (const s of r.streams) {
     const first = [s.firstChunkP50Ms, s.firstChunkP99Ms, s.maxFirstChunkMs].map((v) => Math.round(v)).join(' / ');
     out.push(
-      `| ${s.streams} | ${s.path} | ${s.held ? 'yes' : s.flowed ? '**late first chunks**' : '**no**'} | ${s.stalled} | ${s.failed} | ${Math.round(s.maxGapMs)} | ${first} | ${mb(s.peakRssBytes)} | ${s.eventLoop ? `${Math.round(s.eventLoop.utilization * 100)}%` : '—'} |`,
+      `| ${s.streams} | ${s.path} | ${s.held ? 'yes' : s.flowed ? '**late first chunks**' : '**no**'} | ${s.stalled} | ${s.failed} | ${Math.round(s.maxGapMs)} | ${first} | ${mb(s.peakRssBytes)} | ${s.eventLoop ? `${Math.round(s.eventLoop.utilization * 100)}%` : '—'} | ${s.stealPct} % |`,
     );
   }
   out.push('', '| target | measured | met |', '| --- | --- | --- |');
