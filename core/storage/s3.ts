@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
 import { PassThrough, Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, S3Error } from 'minio';
@@ -36,6 +38,13 @@ export interface S3StoreOptions {
   retries?: number;
   /** First retry delay in ms, doubled each time (default 200). */
   retryDelayMs?: number;
+  /**
+   * A request is given up (as unavailable, so retried like a dropped connection) when its
+   * connection has been silent this long: no answer, or an answer that stopped midway
+   * (default 30 s). Without it a hung S3 server would hold an upload, and the Telegram
+   * chat waiting on it, forever.
+   */
+  timeoutMs?: number;
 }
 
 /** Service name in Anvil's upstream errors. */
@@ -107,6 +116,7 @@ export class S3ObjectStore implements ObjectStore {
       region: opts.region,
       pathStyle: true,
       retryOptions: { disableRetry: true },
+      transport: silenceLimited(url.protocol === 'https:' ? https : http, opts.timeoutMs ?? 30_000),
     });
   }
 
@@ -267,6 +277,22 @@ function isAnvilKey(name: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * node:http(s) for minio-js, with every request destroyed once its socket has been silent
+ * for `timeoutMs` (minio-js sets no timeout of its own).
+ */
+function silenceLimited(base: typeof http | typeof https, timeoutMs: number): Pick<typeof http, 'request'> {
+  const request = (...args: Parameters<typeof http.request>): http.ClientRequest => {
+    const req = (base.request as typeof http.request)(...args);
+    req.setTimeout(timeoutMs, () => {
+      const err = Object.assign(new Error(`no answer for ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' });
+      req.destroy(err);
+    });
+    return req;
+  };
+  return { request: request as typeof http.request };
 }
 
 /**

@@ -27,8 +27,12 @@ export interface FakeS3Request {
   status: number;
 }
 
-/** A queued fault: an S3 error answer, or `drop` (the connection is destroyed unanswered). */
-export type FakeS3Fault = { status: number; code: string; message?: string } | 'drop';
+/**
+ * A queued fault: an S3 error answer, `drop` (the connection is destroyed unanswered) or
+ * `hang` (the request is read and never answered; the connection stays open until the
+ * client gives up or the fake closes).
+ */
+export type FakeS3Fault = { status: number; code: string; message?: string } | 'drop' | 'hang';
 
 /** Options of startFakeS3. */
 export interface FakeS3Options {
@@ -121,6 +125,11 @@ export async function startFakeS3(opts: FakeS3Options = {}): Promise<FakeS3> {
     if (fault === 'drop') {
       record.status = -1;
       req.socket.destroy();
+      return;
+    }
+    if (fault === 'hang') {
+      record.status = -1;
+      req.resume();
       return;
     }
     const body = await readBody(req, 1024 * 1024 * 1024);

@@ -34,7 +34,7 @@ export function fsStore(): StoreUnderTest {
 
 /** An S3 store in front of a fresh fake S3 server (no bucket yet: the store creates it). */
 export async function s3Store(
-  over: { accessKey?: string; secretKey?: string; retryDelayMs?: number } = {},
+  over: { accessKey?: string; secretKey?: string; retryDelayMs?: number; timeoutMs?: number } = {},
 ): Promise<StoreUnderTest> {
   const s3 = await startFakeS3();
   const store = new S3ObjectStore({
@@ -45,6 +45,7 @@ export async function s3Store(
     region: s3.region,
     singlePutLimit: TEST_SINGLE_PUT_LIMIT,
     retryDelayMs: over.retryDelayMs ?? 10,
+    timeoutMs: over.timeoutMs,
   });
   return { store, s3, cleanup: () => s3.close() };
 }

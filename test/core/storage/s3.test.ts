@@ -136,6 +136,30 @@ describe('the S3 object store (against the fake S3)', () => {
     expect(await store.head(key)).toEqual({ size: 5, contentType: 'text/plain' });
   });
 
+  it('gives up on a server that does not answer, as unavailable, after one retry', async () => {
+    const { store, s3 } = await setup({ timeoutMs: 300 });
+    await store.put(key, Buffer.from('kept'), { contentType: 'text/plain' });
+    // A connection that idles past the limit between requests is not an error.
+    await new Promise((r) => setTimeout(r, 400));
+    expect((await readAll(await store.get(key))).toString()).toBe('kept');
+    for (const [op, call] of [
+      ['PutObject', () => store.put(key, Buffer.from('x'), { contentType: 'text/plain' })],
+      ['GetObject', () => store.get(key)],
+      ['HeadObject', () => store.head(key)],
+    ] as const) {
+      s3.failNext('hang', { op, count: 2 });
+      const started = Date.now();
+      const err = await rejection(call());
+      expect(err).toBeInstanceOf(UpstreamUnavailableError);
+      expect((err as Error).message).toMatch(new RegExp(`${op}: ETIMEDOUT no answer for 0.3 s`));
+      // Two attempts of 300 ms each (and a short backoff), not a hang.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(550);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    }
+    // Once it answers again, so does the store.
+    expect((await readAll(await store.get(key))).toString()).toBe('kept');
+  });
+
   it('gives no refusal a second chance', async () => {
     const { store, s3 } = await setup();
     await store.check();
