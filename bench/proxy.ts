@@ -199,7 +199,7 @@ async function smoke(all: BenchPath[]): Promise<string | undefined> {
       if (ok) continue;
       const why = `${p.key} (stream: ${stream}) answered ${status}: ${text.slice(0, 300)}`;
       if (p.via !== 'portkey' || !stream) throw new Error(why);
-      portkeyStreams = `${why} (Portkey-AI/gateway#1389: @hono/node-server > 1.14.2)`;
+      portkeyStreams = `${why} (Portkey-AI/gateway#1389: @hono/node-server > 1.14.2; PORTKEY_DIR can point at an install with 1.14.1, see docs/performance.md)`;
     }
   }
   agent.destroy();
