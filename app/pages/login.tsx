@@ -1,5 +1,5 @@
 import type { HttpBindings } from '@hono/node-server';
-import { type Context, Hono } from 'hono';
+import { Hono } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { z } from 'zod';
 import { FailureThrottle, LOGIN_THROTTLE } from '../../core/auth/login-throttle.js';
@@ -7,6 +7,7 @@ import { authenticateOperator, WRONG_CREDENTIALS } from '../../core/auth/operato
 import { createSession, invalidateSession, SESSION_COOKIE, validateSessionToken } from '../../core/auth/sessions.js';
 import { MAX_PASSWORD_LENGTH } from '../../core/crypto/password.js';
 import { UnauthorizedError } from '../../core/errors.js';
+import { clientAddress } from '../client-address.js';
 import { Layout } from '../components/Layout.js';
 import type { AppDeps } from '../deps.js';
 import { consoleCsrf } from '../middleware/csrf.js';
@@ -54,14 +55,10 @@ function LoginView({ email, next, error }: LoginViewProps) {
   );
 }
 
-/** The peer's address, as the rate limit's key; behind a reverse proxy this is the proxy. */
-function clientAddress(c: Context<Env>): string {
-  return c.env?.incoming?.socket?.remoteAddress ?? 'unknown';
-}
-
 /**
- * The sign-in section: `GET /login`, `POST /login` (form; 10 failures per IP and per e-mail
- * in 15 minutes, then 429 with Retry-After) and `POST /logout`.
+ * The sign-in section: `GET /login`, `POST /login` (form; 10 failures per client address
+ * and per e-mail in 15 minutes, then 429 with Retry-After; the address is read as
+ * TRUST_PROXY_HOPS says, see clientAddress) and `POST /logout`.
  */
 export function loginPages(deps: AppDeps): Hono<Env> {
   const { db, config, logger } = deps;
@@ -84,7 +81,12 @@ export function loginPages(deps: AppDeps): Hono<Env> {
     }
     const { email, password } = parsed.data;
     const next = safeNext(parsed.data.next);
-    const keys = [`ip:${clientAddress(c)}`, `email:${email}`];
+    const ip = clientAddress(
+      c.env?.incoming?.socket?.remoteAddress,
+      c.req.header('x-forwarded-for'),
+      config.TRUST_PROXY_HOPS,
+    );
+    const keys = [`ip:${ip}`, `email:${email}`];
     const wait = throttle.retryAfterSeconds(keys);
     if (wait > 0) {
       c.header('Retry-After', String(wait));

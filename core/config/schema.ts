@@ -42,6 +42,8 @@ export const envSchema = z.object({
     z.string().min(32, 'must be at least 32 characters (generate one with `openssl rand -hex 32`)'),
   ),
   PUBLIC_URL: httpUrl.default('http://localhost:8080'),
+  /** Reverse proxies in front of the console that append to X-Forwarded-For (see app/client-address.ts). */
+  TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   APP_PORT: port.default(8080),
   GATEWAY_PORT: port.default(8081),
   MODEL_PROXY_PORT: port.default(11435),

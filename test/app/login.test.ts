@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { clientAddress } from '../../app/client-address.js';
 import { FailureThrottle } from '../../core/auth/login-throttle.js';
 import { makeOperator, ORIGIN, PASSWORD, postLogin, sessionCookie, signIn, type TestApp, testApp } from './helpers.js';
 
@@ -128,6 +129,45 @@ describe('login rate limit', () => {
     for (let i = 0; i < 10; i++) await postLogin(t, { email: `guess${i}@example.com`, password: 'wrong password' });
     const res = await postLogin(t, { email: 'ops@example.com', password: PASSWORD });
     expect(res.status).toBe(429);
+  });
+
+  it('behind a trusted proxy counts each client by X-Forwarded-For, so one guesser does not lock out the rest', async () => {
+    await t.cleanup();
+    t = testApp({ TRUST_PROXY_HOPS: '1' });
+    await makeOperator(t, 'admin', 'ops@example.com');
+    const from = (ip: string) => ({ 'x-forwarded-for': ip });
+    // The guesser writes its own X-Forwarded-For too; the proxy appends the real address.
+    for (let i = 0; i < 10; i++) {
+      await postLogin(t, { email: `guess${i}@example.com`, password: 'wrong' }, from(`10.0.0.${i}, 203.0.113.5`));
+    }
+    expect((await postLogin(t, { email: 'ops@example.com', password: PASSWORD }, from('203.0.113.5'))).status).toBe(
+      429,
+    );
+    expect((await postLogin(t, { email: 'ops@example.com', password: PASSWORD }, from('198.51.100.7'))).status).toBe(
+      303,
+    );
+  });
+
+  it('without a trusted proxy ignores X-Forwarded-For, which anyone can write', async () => {
+    for (let i = 0; i < 10; i++) {
+      await postLogin(t, { email: `guess${i}@example.com`, password: 'wrong' }, { 'x-forwarded-for': `10.0.0.${i}` });
+    }
+    const res = await postLogin(
+      t,
+      { email: 'ops@example.com', password: PASSWORD },
+      { 'x-forwarded-for': '198.51.100.7' },
+    );
+    expect(res.status).toBe(429);
+  });
+
+  it('clientAddress takes the entry the trusted proxies wrote, never one further left', () => {
+    expect(clientAddress('10.1.1.1', '6.6.6.6', 0)).toBe('10.1.1.1');
+    expect(clientAddress('10.1.1.1', '6.6.6.6, 203.0.113.5', 1)).toBe('203.0.113.5');
+    expect(clientAddress('10.1.1.2', '6.6.6.6, 203.0.113.5, 10.1.1.1', 2)).toBe('203.0.113.5');
+    // Did not pass through every proxy: the peer, not a client-written entry.
+    expect(clientAddress('10.1.1.1', undefined, 1)).toBe('10.1.1.1');
+    expect(clientAddress('10.1.1.1', '203.0.113.5', 2)).toBe('10.1.1.1');
+    expect(clientAddress(undefined, undefined, 0)).toBe('unknown');
   });
 
   it('FailureThrottle forgets a window once it ends and forgives on success', () => {
