@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendPool } from '../../../model-proxy/backends/pool.js';
@@ -67,6 +68,9 @@ async function chat(
 /** Keeps `depth` requests of a tenant waiting (plus those running) until stopped. */
 function saturate(tenantId: string, depth: number) {
   const controller = new AbortController();
+  // One signal stops all of this tenant's requests, so more than node's default of 10
+  // waiters listen to it at once (the scheduler removes each listener when it settles).
+  setMaxListeners(depth + SLOTS + 10, controller.signal);
   let completed = 0;
   const launch = (): void => {
     if (controller.signal.aborted) return;
