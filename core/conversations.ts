@@ -201,14 +201,12 @@ export function recentHistorySync(
 // `+m.tenant_id` keeps SQLite on the conversation's index (without it the planner may scan
 // every message of the tenant); the index's order (created_at, then rowid) is the one
 // wanted, so no sort. Insertion order breaks ties between messages of the same millisecond.
-const HISTORY_SQL = `SELECT m.role, m.content, u.display_name FROM messages AS m
+const historySql = (where: string) => `SELECT m.role, m.content, u.display_name FROM messages AS m
   LEFT JOIN tenant_users AS u ON u.id = m.user_id AND u.tenant_id = m.tenant_id
-  WHERE +m.tenant_id = ? AND m.conversation_id = ?
+  WHERE +m.tenant_id = ? AND m.conversation_id = ?${where}
   ORDER BY m.created_at DESC, m.rowid DESC LIMIT 200`;
-const HISTORY_BEFORE_SQL = `SELECT m.role, m.content, u.display_name FROM messages AS m
-  LEFT JOIN tenant_users AS u ON u.id = m.user_id AND u.tenant_id = m.tenant_id
-  WHERE +m.tenant_id = ? AND m.conversation_id = ? AND (m.created_at, m.rowid) < (?, ?)
-  ORDER BY m.created_at DESC, m.rowid DESC LIMIT 200`;
+const HISTORY_SQL = historySql('');
+const HISTORY_BEFORE_SQL = historySql(' AND (m.created_at, m.rowid) < (?, ?)');
 
 /** How many messages a tenant's users sent since a time (for messages/day). */
 export async function countUserMessagesSince(db: Db, tenantId: string, since: number): Promise<number> {

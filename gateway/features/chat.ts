@@ -106,8 +106,9 @@ async function answer(
     );
   try {
     const place = placeOf(ctx);
-    // A webhook update is processed again when a restart cut its answer short: the question
-    // is then stored already (and maybe the answer too), and must not be stored or asked twice.
+    // A message is processed again when a restart cut its answer short (a stored webhook
+    // update) or came before its update was confirmed (long polling): the question is then
+    // stored already, maybe the answer too, and neither is stored or asked twice.
     const source = `telegram:${ctx.me.id}:${chat.id}:${ctx.msg?.message_id}`;
     const asked = findMessageBySource(deps.db, tenant.id, source);
     const answeredBefore = asked && findMessageBySource(deps.db, tenant.id, `${source}:answer`);
