@@ -254,7 +254,7 @@ async function steadyRun(rate: number, count: number, run: number): Promise<Stea
   const driverDelay = monitorEventLoopDelay({ resolution: 5 });
   driverDelay.enable();
   const host = hostTicks();
-  const cpu = { gateway: cpuMsOf(gatewayPid), proxy: cpuMsOf(proxy.pid as number), rig: process.cpuUsage() };
+  const cpu = cpuMeter();
   const start = Date.now();
   for (let i = 0; i < count; i++) {
     const wait = start + (i * 1000) / rate - Date.now();
@@ -263,7 +263,6 @@ async function steadyRun(rate: number, count: number, run: number): Promise<Stea
   }
   await drain(count, 180_000, `answers at ${rate}/s`);
   driverDelay.disable();
-  const rig = process.cpuUsage(cpu.rig);
   const sorted = [...latencies].sort((a, b) => a - b);
   const slowest = sorted.at(-1);
   const result: SteadyRun = {
@@ -278,11 +277,7 @@ async function steadyRun(rate: number, count: number, run: number): Promise<Stea
     driver_loop_delay_max_ms: Math.round(driverDelay.max / 1e6),
     slowest_at_s:
       slowest === undefined ? Number.NaN : ((latencyAt[latencies.indexOf(slowest)] as number) - start) / 1000,
-    cpu_ms_per_update: {
-      gateway: perUpdate(cpuMsOf(gatewayPid) - cpu.gateway, count),
-      proxy: perUpdate(cpuMsOf(proxy.pid as number) - cpu.proxy, count),
-      rig: perUpdate((rig.user + rig.system) / 1000, count),
-    },
+    cpu_ms_per_update: cpu(count),
   };
   if (process.env.BENCH_DEBUG) {
     const slow = latencies.flatMap((ms, i) => (ms > 40 ? [`${((latencyAt[i] as number) - start) / 1000}s:${ms}`] : []));
@@ -299,6 +294,19 @@ async function steadyRun(rate: number, count: number, run: number): Promise<Stea
 const results: Record<string, number> = {};
 const steady: SteadyRun[] = [];
 const perUpdate = (cpuMs: number, updates: number) => Math.round((cpuMs / updates) * 100) / 100;
+
+/** Starts counting CPU time of the gateway, the proxy and this process; the result gives it per update. */
+function cpuMeter(): (updates: number) => { gateway: number; proxy: number; rig: number } {
+  const before = { gateway: cpuMsOf(gatewayPid), proxy: cpuMsOf(proxy.pid as number), rig: process.cpuUsage() };
+  return (updates) => {
+    const rig = process.cpuUsage(before.rig);
+    return {
+      gateway: perUpdate(cpuMsOf(gatewayPid) - before.gateway, updates),
+      proxy: perUpdate(cpuMsOf(proxy.pid as number) - before.proxy, updates),
+      rig: perUpdate((rig.user + rig.system) / 1000, updates),
+    };
+  };
+}
 try {
   await until(() => pollingTokens.has(platform), 60_000, 'platform bot polling');
   await sleep(2_000);
@@ -368,7 +376,7 @@ try {
   replied = 0;
   others.clear();
   methods.clear();
-  const cpuBefore = { gateway: cpuMsOf(gatewayPid), proxy: cpuMsOf(proxy.pid as number), rig: process.cpuUsage() };
+  const burstCpu = cpuMeter();
   const hostBefore = hostTicks();
   const burstStart = Date.now();
   for (let r = 0; r < BURST_PER_USER; r++) for (const u of users) push(u, `question ${r}`);
@@ -376,11 +384,11 @@ try {
   await drain(burstTotal, 180_000, 'burst answers');
   const burstMs = Date.now() - burstStart;
   const burst = [...latencies].sort((a, b) => a - b);
-  const rig = process.cpuUsage(cpuBefore.rig);
   results.burst_steal_pct = stealPercent(hostBefore);
-  results.gateway_cpu_ms_per_update = perUpdate(cpuMsOf(gatewayPid) - cpuBefore.gateway, burstTotal);
-  results.proxy_cpu_ms_per_update = perUpdate(cpuMsOf(proxy.pid as number) - cpuBefore.proxy, burstTotal);
-  results.fakes_cpu_ms_per_update = perUpdate((rig.user + rig.system) / 1000, burstTotal);
+  const cpu = burstCpu(burstTotal);
+  results.gateway_cpu_ms_per_update = cpu.gateway;
+  results.proxy_cpu_ms_per_update = cpu.proxy;
+  results.fakes_cpu_ms_per_update = cpu.rig;
   results.burst_updates = burstTotal;
   for (const [method, n] of methods) results[`bot_api_${method}_per_update`] = Math.round((n / burstTotal) * 100) / 100;
   results.burst_not_answered = burstTotal - latencies.length;

@@ -215,7 +215,15 @@ async function measureLatency(all: BenchPath[], fake: Child): Promise<LatencyRow
     const acc = new Map(
       all.map((p) => [
         p.key,
-        { latencies: [] as number[], errors: 0, firstError: '', ms: 0, proxyCpu: 0, fakeCpu: 0, ticks: 0, steal: 0 },
+        {
+          latencies: [] as number[],
+          errors: 0,
+          firstError: '',
+          ms: 0,
+          proxyCpu: 0,
+          fakeCpu: 0,
+          host: { total: 0, steal: 0 },
+        },
       ]),
     );
     for (let round = 0; round < ROUNDS; round++) {
@@ -228,8 +236,8 @@ async function measureLatency(all: BenchPath[], fake: Child): Promise<LatencyRow
         const host0 = hostTicks();
         const batch = await closedLoop(agentOf(p), p.target, concurrency, REQUESTS / ROUNDS);
         const host1 = hostTicks();
-        a.ticks += host1.total - host0.total;
-        a.steal += host1.steal - host0.steal;
+        a.host.total += host1.total - host0.total;
+        a.host.steal += host1.steal - host0.steal;
         a.proxyCpu += p.proxy ? (cpuMs(p.proxy.pid) ?? 0) - cpu0 : 0;
         a.fakeCpu += (cpuMs(fake.pid) ?? 0) - fake0;
         a.latencies.push(...batch.latencies);
@@ -259,7 +267,8 @@ async function measureLatency(all: BenchPath[], fake: Child): Promise<LatencyRow
         rps: (sorted.length * 1000) / a.ms,
         proxyCpuUsPerRequest: p.proxy ? (a.proxyCpu * 1000) / n : null,
         fakeCpuUsPerRequest: (a.fakeCpu * 1000) / n,
-        stealPct: a.ticks > 0 ? Math.round((a.steal / a.ticks) * 10_000) / 100 : Number.NaN,
+        // The rounds' ticks added up, measured from zero.
+        stealPct: stealPercent({ total: 0, steal: 0 }, a.host),
       };
     });
     for (const row of level) {
