@@ -73,16 +73,35 @@ export function closeServer(server: Server, graceMs = 5_000): Promise<void> {
   });
 }
 
+/** Signals closer together than this are one request delivered twice (see `onShutdown`). */
+export const REPEAT_SIGNAL_MS = 1_000;
+
+/** The longest a clean shutdown may take before the process exits anyway. */
+export const SHUTDOWN_DEADLINE_MS = 15_000;
+
 /**
  * On SIGTERM or SIGINT: closes the services (servers, bots), then the database, then
- * exits. A second signal exits at once.
+ * exits 0 after logging "stopped".
+ *
+ * One request to stop often arrives as two signals: npm forwards the signal to its script
+ * while the terminal (Ctrl-C) or `kill -- -pgid` also sends it to the whole process group.
+ * So a signal within `REPEAT_SIGNAL_MS` of the first is ignored; a later one (Ctrl-C
+ * pressed again) exits at once with code 1, as does a shutdown that outlasts `deadlineMs`.
  */
-export function onShutdown(logger: Logger, services: Service[], db: Db): void {
-  let stopping = false;
+export function onShutdown(logger: Logger, services: Service[], db: Db, deadlineMs = SHUTDOWN_DEADLINE_MS): void {
+  let firstAt: number | undefined;
   const stop = async (signal: string) => {
-    if (stopping) process.exit(1);
-    stopping = true;
+    if (firstAt !== undefined) {
+      if (Date.now() - firstAt < REPEAT_SIGNAL_MS) return;
+      logger.warn({ signal }, 'second signal while shutting down: exiting now');
+      process.exit(1);
+    }
+    firstAt = Date.now();
     logger.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      logger.error({ deadlineMs }, 'shutdown did not finish in time: exiting now');
+      process.exit(1);
+    }, deadlineMs).unref();
     const results = await Promise.allSettled(services.map((s) => s.close()));
     results.forEach((r, i) => {
       if (r.status === 'rejected') logger.error({ err: r.reason, service: services[i]?.name }, 'close failed');
@@ -91,6 +110,6 @@ export function onShutdown(logger: Logger, services: Service[], db: Db): void {
     logger.info('stopped');
     process.exit(0);
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
 }

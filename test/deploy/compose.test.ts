@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ENV_VARIABLES } from '../../core/config/schema.js';
+import { SHUTDOWN_DEADLINE_MS } from '../../core/http/serve.js';
 
 /**
  * Invariants of compose.yaml and searxng/settings.yml. The checks are plain functions that
@@ -24,6 +25,7 @@ interface Service {
   healthcheck?: { test?: string[] | string; disable?: boolean };
   depends_on?: Record<string, { condition?: string }> | string[];
   restart?: string;
+  stop_grace_period?: string;
   deploy?: {
     resources?: {
       reservations?: {
@@ -271,6 +273,12 @@ function checkAnvilServices(c: Compose): string[] {
       problems.push(`${name}: command is ${JSON.stringify(service.command)}`);
     }
     if (!service.build) problems.push(`${name}: not built from the Dockerfile`);
+    // Docker kills a container 10 s after SIGTERM unless told to wait longer; Anvil's own
+    // shutdown deadline must run out first.
+    const grace = /^(\d+)s$/.exec(service.stop_grace_period ?? '');
+    if (!grace || Number(grace[1]) * 1_000 <= SHUTDOWN_DEADLINE_MS) {
+      problems.push(`${name}: stop_grace_period ${service.stop_grace_period} is not longer than the shutdown deadline`);
+    }
     if (mountTargets(service).get('/data') !== 'anvil-data') problems.push(`${name}: /data is not anvil-data`);
     const env = envOf(service);
     for (const key of Object.keys(env)) {
@@ -307,10 +315,12 @@ describe('compose.yaml', () => {
     drifted.services.gateway = { ...drifted.services.gateway, image: 'anvil:other' };
     envOf(drifted.services.app ?? {}).EXTRA_SETTING = '1';
     drifted.services['model-proxy'] = { ...drifted.services['model-proxy'], command: ['node', 'x.js'] };
+    drifted.services.app = { ...drifted.services.app, stop_grace_period: '10s' };
     expect(checkAnvilServices(drifted)).toEqual(
       expect.arrayContaining([
         'app: EXTRA_SETTING is not an Anvil variable',
         'model-proxy: command is ["node","x.js"]',
+        'app: stop_grace_period 10s is not longer than the shutdown deadline',
         'Anvil images differ',
         'Anvil environments differ',
       ]),

@@ -8,7 +8,12 @@ let child: ChildProcess | undefined;
 const dir = mkdtempSync(path.join(tmpdir(), 'anvil-start-'));
 
 afterAll(() => {
-  if (child?.pid && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
+  // The group may be gone already even though npm reports no exit code (it died of a signal).
+  if (child?.pid && child.exitCode === null) {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {}
+  }
   rmSync(dir, { recursive: true, force: true });
 });
 
