@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { Api } from 'grammy';
 import type { Logger } from '../../core/logger.js';
+import { escapeHtml } from '../render/escape.js';
 import { markdownToTelegramHtml } from '../render/markdown.js';
 import { splitTelegramHtml } from '../render/split.js';
 import type { ChatPacer } from './pacer.js';
@@ -48,6 +49,7 @@ export class AnswerStream {
   private lastFrameAt = 0;
   private closed = false;
   private broken = false;
+  private renderFailed = false;
   /**
    * Abandons a frame still waiting on Telegram (e.g. auto-retry after a 429) when the answer
    * is final. Made with the first frame: most short answers are final before any frame, and
@@ -77,7 +79,7 @@ export class AnswerStream {
       this.frames?.abort();
       await this.inflight;
     }
-    let html = markdownToTelegramHtml(markdown);
+    let html = this.render(markdown);
     if (noteHtml) html = html ? `${html}\n\n${noteHtml}` : noteHtml;
     const pieces = splitTelegramHtml(html || '…');
     const { api, to, pacer } = this.opts;
@@ -118,18 +120,40 @@ export class AnswerStream {
     if (this.mode === 'edit') wait = Math.max(wait, this.opts.pacer.wait(this.opts.to.chatId));
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.inflight = this.frame().finally(() => {
-        this.inflight = undefined;
-        if (this.latest !== this.shown && !this.broken) this.schedule();
-      });
+      this.inflight = this.frame()
+        .catch((err: unknown) => {
+          this.opts.log.error({ err }, 'an answer frame failed; the live preview stops');
+          this.broken = true;
+        })
+        .finally(() => {
+          this.inflight = undefined;
+          if (this.latest !== this.shown && !this.broken) this.schedule();
+        });
     }, wait);
+  }
+
+  /**
+   * The Markdown as Telegram HTML; when the converter fails (marked recurses once per
+   * nesting level, so thousands of `>` or `*` overflow the stack) the text is shown as
+   * escaped plain text instead, for the rest of the answer, and the failure is logged once.
+   */
+  private render(markdown: string): string {
+    if (this.renderFailed) return escapeHtml(markdown).trim();
+    try {
+      return markdownToTelegramHtml(markdown);
+    } catch (err) {
+      if (!this.renderFailed)
+        this.opts.log.warn({ err, length: markdown.length }, 'Markdown conversion failed; sent as plain text');
+      this.renderFailed = true;
+      return escapeHtml(markdown).trim();
+    }
   }
 
   /** Shows the latest text: one Telegram call at most. */
   private async frame(): Promise<void> {
     const markdown = this.latest;
     if (this.closed || markdown === this.shown) return;
-    const pieces = splitTelegramHtml(markdownToTelegramHtml(markdown));
+    const pieces = splitTelegramHtml(this.render(markdown));
     if (pieces.length === 0) {
       this.shown = markdown;
       return;

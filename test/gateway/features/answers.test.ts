@@ -101,25 +101,40 @@ describe('a private answer', () => {
     expect(reply).toHaveLength(10_000);
     h.ollama.configure({ tokens: 40 });
     const since = h.telegram.calls.length;
+    const before = h.telegram.sentTo(bot.token, ANN.id).length;
+    const shown = () => h.telegram.sentTo(bot.token, ANN.id).slice(before);
     bot.send(ANN, 'Write a lot');
-    await h.until(
-      () =>
-        h.ledger().length > 0 &&
-        h.t.db.sqlite.prepare("SELECT 1 FROM messages WHERE role = 'assistant' AND length(content) >= 9000").get() !==
-          undefined,
-      15_000,
-    );
-    await new Promise((r) => setTimeout(r, 300));
+    // The pieces go one after another: wait until the chat shows the whole answer.
+    await h.until(() => squash(shown().map((m) => m.plain_text).join(' ')) === squash(reply), 15_000);
     const sent = bot.callsTo(ANN.id, 'sendMessage', since);
     expect(sent.length).toBeGreaterThanOrEqual(3);
+    expect(sent).toHaveLength(shown().length);
     expect(sent.every((c) => c.response?.ok)).toBe(true);
     for (const c of sent) expect(String(c.params.text).length).toBeLessThanOrEqual(4096);
-    const shown = h.telegram.sentTo(bot.token, ANN.id).slice(-sent.length);
-    expect(squash(shown.map((m) => m.plain_text).join(' '))).toBe(squash(reply));
   });
 });
 
 describe('a private answer, when things go wrong', () => {
+  it('shows Markdown the converter cannot handle as plain text, split, and keeps answering', async () => {
+    // marked recurses once per nesting level: 6,000 `>` overflow its stack.
+    reply = `${'>'.repeat(6_000)} deep`;
+    h.ollama.configure({ tokens: 8, chunkDelayMs: 60 });
+    const since = h.telegram.calls.length;
+    const before = h.telegram.sentTo(bot.token, ANN.id).length;
+    const shown = () => h.telegram.sentTo(bot.token, ANN.id).slice(before);
+    bot.send(ANN, 'Quote yourself');
+    await h.until(() => shown().map((m) => m.plain_text).join('') === reply, 15_000);
+    const sent = bot.callsTo(ANN.id, 'sendMessage', since);
+    expect(sent.every((c) => c.response?.ok && String(c.params.text).length <= 4096)).toBe(true);
+    expect(sent).toHaveLength(shown().length);
+
+    reply = 'Still here.';
+    const next = h.telegram.calls.length;
+    bot.send(ANN, 'Are you there?');
+    const [after] = await finalMessages(ANN.id, next);
+    expect(after?.params.text).toBe('Still here.');
+  });
+
   it('streams by edits when the Bot API server refuses drafts', async () => {
     reply = Array.from({ length: 30 }, (_, i) => `e${i}`).join(' ');
     h.ollama.configure({ tokens: 30, chunkDelayMs: 80 });
