@@ -160,7 +160,11 @@ function requestIdOf(res: IncomingMessage): string | null {
   return typeof id === 'string' ? id : null;
 }
 
-/** Maps a non-2xx answer of the proxy onto the kinds the bot tells apart, with the proxy's own words. */
+/**
+ * Maps a non-2xx answer of the proxy onto the kinds the bot tells apart, with the proxy's
+ * own words: a plan's limit (429), the GPU busy (a 429 whose `x-anvil-error-code` says so,
+ * or a 5xx), or a refusal.
+ */
 async function refusal(res: IncomingMessage, status: number): Promise<ModelFailure> {
   const requestId = requestIdOf(res);
   let message = `Error ${status}: ${res.statusMessage ?? ''}`.trim();
@@ -174,6 +178,11 @@ async function refusal(res: IncomingMessage, status: number): Promise<ModelFailu
     }
   } catch {
     // An unreadable body leaves the status line as the message.
+  }
+  // The GPU's queue is full or too slow: a 429 as well, but nothing the plan limits.
+  const code = res.headers['x-anvil-error-code'];
+  if (status === 429 && (code === 'gpu_busy' || code === 'gpu_queue_full')) {
+    return { kind: 'unavailable', message, requestId };
   }
   if (status === 429) {
     const retry = Number(res.headers['retry-after']);

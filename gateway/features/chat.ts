@@ -231,8 +231,9 @@ function failureReply(ctx: BotContext, f: ModelFailure): string {
 }
 
 /** "in about 5 minutes", for a Retry-After in seconds. */
-function inAbout(seconds: number): string {
-  if (seconds < 90) return `in about ${Math.max(1, Math.round(seconds))} seconds`;
-  if (seconds < 90 * 60) return `in about ${Math.round(seconds / 60)} minutes`;
-  return `in about ${Math.round(seconds / 3600)} hours`;
+export function inAbout(seconds: number): string {
+  const about = (n: number, unit: string) => `in about ${n} ${unit}${n === 1 ? '' : 's'}`;
+  if (seconds < 90) return about(Math.max(1, Math.round(seconds)), 'second');
+  if (seconds < 90 * 60) return about(Math.round(seconds / 60), 'minute');
+  return about(Math.round(seconds / 3600), 'hour');
 }

@@ -14,11 +14,14 @@ export interface ErrorReply {
  * The answer to a refused or failed request, in the shape of the API called: OpenAI's
  * `{"error":{message,type,param,code}}` on `/v1/*`, Ollama's `{"error":"…"}` elsewhere.
  * Limits add `Retry-After` (and tell the openai SDK not to retry budgets that reset in
- * hours); a 5xx asks the client to come back in 30 s.
+ * hours); a 5xx asks the client to come back in 30 s. `x-anvil-error-code` carries the
+ * stable code on both shapes, so a client can tell a GPU queue that is full (`gpu_busy`,
+ * `gpu_queue_full`) from a plan's limit, though both are 429s.
  */
 export function errorReply(err: unknown, api: ApiShape, requestId: string | undefined): ErrorReply {
   const headers: Record<string, string> = {};
   if (requestId) headers['x-request-id'] = requestId;
+  if (err instanceof AnvilError) headers['x-anvil-error-code'] = err.code;
   if (err instanceof LimitError) {
     headers['retry-after'] = String(err.retryAfterSeconds);
     if (err.retryAfterSeconds > 60) headers['x-should-retry'] = 'false';

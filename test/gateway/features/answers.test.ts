@@ -6,12 +6,14 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Tenant } from '../../../core/db/schema.js';
+import { inAbout } from '../../../gateway/features/chat.js';
 import { ModelClient } from '../../../gateway/model-client.js';
 import { markdownToTelegramHtml } from '../../../gateway/render/markdown.js';
 import { TEST_INTERNAL_TOKEN } from '../../helpers/config.js';
+import { startTestProxy } from '../../helpers/proxy.js';
 import { type Harness, startHarness, type TestBot, type TgUser } from './harness.js';
 
 const ANN: TgUser = { id: 5001, first_name: 'Ann', username: 'ann_welds' };
@@ -105,7 +107,15 @@ describe('a private answer', () => {
     const shown = () => h.telegram.sentTo(bot.token, ANN.id).slice(before);
     bot.send(ANN, 'Write a lot');
     // The pieces go one after another: wait until the chat shows the whole answer.
-    await h.until(() => squash(shown().map((m) => m.plain_text).join(' ')) === squash(reply), 15_000);
+    await h.until(
+      () =>
+        squash(
+          shown()
+            .map((m) => m.plain_text)
+            .join(' '),
+        ) === squash(reply),
+      15_000,
+    );
     const sent = bot.callsTo(ANN.id, 'sendMessage', since);
     expect(sent.length).toBeGreaterThanOrEqual(3);
     expect(sent).toHaveLength(shown().length);
@@ -123,7 +133,13 @@ describe('a private answer, when things go wrong', () => {
     const before = h.telegram.sentTo(bot.token, ANN.id).length;
     const shown = () => h.telegram.sentTo(bot.token, ANN.id).slice(before);
     bot.send(ANN, 'Quote yourself');
-    await h.until(() => shown().map((m) => m.plain_text).join('') === reply, 15_000);
+    await h.until(
+      () =>
+        shown()
+          .map((m) => m.plain_text)
+          .join('') === reply,
+      15_000,
+    );
     const sent = bot.callsTo(ANN.id, 'sendMessage', since);
     expect(sent.every((c) => c.response?.ok && String(c.params.text).length <= 4096)).toBe(true);
     expect(sent).toHaveLength(shown().length);
@@ -323,6 +339,7 @@ describe('when the proxy refuses', () => {
   let stub: Server;
   let answer: { status: number; body: unknown; headers: Record<string, string> };
   let lines: string[];
+  let logger: Logger;
   let stubbed: TestBot;
   const CARL: TgUser = { id: 5003, first_name: 'Carl' };
 
@@ -337,7 +354,7 @@ describe('when the proxy refuses', () => {
     await new Promise<void>((r) => stub.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
     lines = [];
-    const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(s) });
+    logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(s) });
     stubbed = await h.startBot(
       'StubbedProxyBot',
       { kind: 'platform' },
@@ -368,6 +385,18 @@ describe('when the proxy refuses', () => {
     );
   });
 
+  it('says when to try again in words that read right', () => {
+    expect([1, 40, 89, 120, 3_600, 7_200, 86_400].map((s) => inAbout(s))).toEqual([
+      'in about 1 second',
+      'in about 40 seconds',
+      'in about 89 seconds',
+      'in about 2 minutes',
+      'in about 60 minutes',
+      'in about 2 hours',
+      'in about 24 hours',
+    ]);
+  });
+
   it('a 503 is "busy", logged with the request id', async () => {
     answer = {
       status: 503,
@@ -377,6 +406,30 @@ describe('when the proxy refuses', () => {
     expect(await stubbed.ask(CARL, 'Hi')).toBe('The assistant is busy right now. Please try again in a minute.');
     const logged = lines.map((l) => JSON.parse(l) as { msg: string; requestId?: string });
     expect(logged.find((l) => l.msg === 'model proxy busy or unreachable')?.requestId).toBe('req-503-abc');
+  });
+
+  it('a GPU too busy to start the answer is "busy", not the plan\'s limit, through the real proxy', async () => {
+    // One slot, held by Ann's slow answer; Carl's request waits 100 ms and is refused with
+    // the proxy's gpu_busy 429 (the same status as a plan's limit).
+    const full = await startTestProxy(h.t.db, { ...h.deps.config, OLLAMA_SLOTS: 1 }, { maxWaitMs: 100 });
+    try {
+      const busyBot = await h.startBot(
+        'FullQueueBot',
+        { kind: 'platform' },
+        { models: new ModelClient(full.url, TEST_INTERNAL_TOKEN), logger },
+      );
+      h.ollama.configure({ tokens: 20, chunkDelayMs: 50 });
+      const calls = h.modelCalls().length;
+      busyBot.send(ANN, 'Something long, please');
+      await h.until(() => h.modelCalls().length > calls);
+      expect(await busyBot.ask(CARL, 'Hi')).toBe('The assistant is busy right now. Please try again in a minute.');
+      const logged = lines.map((l) => JSON.parse(l) as { msg: string; err?: string; requestId?: string });
+      const busy = logged.filter((l) => l.msg === 'model proxy busy or unreachable').at(-1);
+      expect(busy?.err).toMatch(/^The GPU is busy/);
+      expect(busy?.requestId).toBeTruthy();
+    } finally {
+      await full.close();
+    }
   });
 
   it('an unreachable proxy is "busy" too', async () => {
