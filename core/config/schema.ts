@@ -64,6 +64,7 @@ export const envSchema = z.object({
   ),
   TELEGRAM_API_ROOT: httpUrl.default('https://api.telegram.org'),
   TELEGRAM_MODE: z.enum(['polling', 'webhook']).default('polling'),
+  TELEGRAM_SENDS_PER_SECOND: z.coerce.number().int().min(1).max(10_000).default(30),
   SEARXNG_URL: optional(httpUrl),
   QDRANT_URL: optional(httpUrl),
   QDRANT_API_KEY: optional(z.string()),

@@ -6,6 +6,7 @@ import { markdownToTelegramHtml } from '../render/markdown.js';
 import { splitTelegramHtml } from '../render/split.js';
 import type { ChatPacer } from './pacer.js';
 import { type ChatTarget, editHtml, sendDraft, sendHtml } from './telegram-send.js';
+import type { BotThrottle } from './throttle.js';
 
 /** How often a private chat's draft is refreshed while the answer streams. */
 export const DRAFT_INTERVAL_MS = 400;
@@ -24,6 +25,8 @@ export interface AnswerStreamOptions {
   mode: 'draft' | 'edit';
   /** Paces sends and edits per chat (Telegram's group limits). */
   pacer: ChatPacer;
+  /** The bot's writes: a frame is skipped while the bot has no room to spare. */
+  throttle: BotThrottle;
   log: Logger;
   /** The person's message the answer replies to (groups). */
   replyTo?: number | undefined;
@@ -153,6 +156,9 @@ export class AnswerStream {
   private async frame(): Promise<void> {
     const markdown = this.latest;
     if (this.closed || markdown === this.shown) return;
+    // The bot is near its limit: skip this frame (the next interval tries again), so the
+    // final answers of this and other chats go first.
+    if (!this.opts.throttle.hasRoom()) return;
     const pieces = splitTelegramHtml(this.render(markdown));
     if (pieces.length === 0) {
       this.shown = markdown;

@@ -10,6 +10,7 @@ import type { WriteQueue } from '../runtime/write-queue.js';
 import type { CommandMenus } from './commands.js';
 import type { Generations } from './generations.js';
 import type { ChatPacer } from './pacer.js';
+import type { BotThrottle } from './throttle.js';
 
 /** Which tenants a bot speaks for: the platform bot serves all, a white-label bot one. */
 export type BotScope = { kind: 'platform' } | { kind: 'tenant'; tenantId: string };
@@ -35,6 +36,8 @@ export interface BotRuntime {
   generations: Generations;
   /** Sends and edits per chat, within Telegram's group limits. */
   pacer: ChatPacer;
+  /** All of this bot's writes, within Telegram's per-bot limit (its own 429s pause only it). */
+  throttle: BotThrottle;
   /** The bot's command menus. */
   menus: CommandMenus;
 }

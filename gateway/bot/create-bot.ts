@@ -17,6 +17,7 @@ import { sequentialKey } from './control-lane.js';
 import { Generations } from './generations.js';
 import { ChatPacer } from './pacer.js';
 import { replies } from './replies.js';
+import { BotThrottle } from './throttle.js';
 
 /**
  * Builds one bot (the platform bot or a tenant's white-label bot) with Anvil's features
@@ -29,11 +30,15 @@ export function createBot(token: string, scope: BotScope, deps: GatewayDeps): Bo
   const bot = new Bot<BotContext>(token, {
     client: { apiRoot: deps.config.TELEGRAM_API_ROOT, fetch: botApiClientFetch },
   });
-  // Telegram's 429 (retry_after) and passing network errors are retried, not surfaced.
+  // This bot's writes are paced, and its 429s pause only it; auto-retry, installed after
+  // (so it runs first), retries Telegram's 429s and passing network errors through it.
+  const throttle = new BotThrottle(deps.config.TELEGRAM_SENDS_PER_SECOND);
+  bot.api.config.use(throttle.transformer());
   bot.api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 60 }));
   const runtime: BotRuntime = {
     generations: new Generations(),
     pacer: new ChatPacer(),
+    throttle,
     menus: new CommandMenus(deps.logger.child({ scope: scope.kind })),
   };
   // The runner processes updates concurrently; one chat's updates still run in order,

@@ -200,6 +200,7 @@ function answerStream(
     to: { chatId: chat.id, threadId: msg?.is_topic_message ? msg.message_thread_id : undefined },
     mode: chat.type === 'private' ? 'draft' : 'edit',
     pacer: runtime.pacer,
+    throttle: runtime.throttle,
     log,
     replyTo: group ? msg?.message_id : undefined,
   });
@@ -207,7 +208,10 @@ function answerStream(
 
 /** Shows "typing…" at once and renews it until stopped (when the first text shows). */
 function keepTyping(ctx: BotContext): { stop(): void } {
-  const send = () => void ctx.replyWithChatAction('typing').catch(() => undefined);
+  // Skipped while the bot is near Telegram's limit: the answer matters more.
+  const send = () => {
+    if (ctx.anvil.runtime.throttle.hasRoom()) void ctx.replyWithChatAction('typing').catch(() => undefined);
+  };
   send();
   const timer = setInterval(send, TYPING_EVERY_MS);
   return { stop: () => clearInterval(timer) };

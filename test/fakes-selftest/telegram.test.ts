@@ -93,6 +93,34 @@ describe('fake Telegram through a real grammY Bot', () => {
     expect(f.calls.map((c) => c.response?.ok)).toEqual([false, true]);
   });
 
+  it('scopes an injected fault to one bot when given its token', async () => {
+    const { f, bot } = await setup();
+    const other = botFor(f, f.addBot({ username: 'other_bot' }).token);
+    f.failNext(
+      'sendMessage',
+      1,
+      { error_code: 429, description: 'Too Many Requests: retry after 1', retry_after: 1 },
+      bot.token,
+    );
+    expect((await other.api.sendMessage(42, 'not me')).message_id).toBe(1);
+    expect((await apiError(bot.api.sendMessage(42, 'me'))).error_code).toBe(429);
+  });
+
+  it('plays flood control: a bot past its writes per second gets 429 until the second has passed', async () => {
+    const { f, bot } = await setup();
+    const other = botFor(f, f.addBot({ username: 'other_bot' }).token);
+    f.floodLimit(3);
+    for (let i = 0; i < 3; i++) await bot.api.sendMessage(42, `m${i}`);
+    await bot.api.getMe(); // reads are not counted
+    const err = await apiError(bot.api.editMessageText(42, 1, 'changed'));
+    expect(err.error_code).toBe(429);
+    expect(err.description).toBe('Too Many Requests: retry after 1');
+    expect(err.parameters.retry_after).toBe(1);
+    expect((await other.api.sendMessage(42, 'another bot has its own second')).message_id).toBe(1);
+    await new Promise((r) => setTimeout(r, 1_050));
+    expect((await bot.api.sendMessage(42, 'later')).message_id).toBe(4);
+  });
+
   it('edits, refuses identical edits, and deletes', async () => {
     const { f, token, bot } = await setup();
     const m = await bot.api.sendMessage(42, 'draft');

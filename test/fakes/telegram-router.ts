@@ -15,13 +15,30 @@ export interface QueuedFault {
   method: string;
   remaining: number;
   error: BotApiError;
+  /** Only this bot's calls (any bot's when unset). */
+  token?: string | undefined;
 }
+
+/**
+ * Telegram's flood control as the fake plays it: a bot that writes into chats more than
+ * `perSecond` times within one second gets 429 "Too Many Requests: retry after N" until the
+ * second has passed. Off while `perSecond` is undefined.
+ */
+export interface FloodControl {
+  perSecond: number | undefined;
+  /** Per token: when its recent writes were accepted. */
+  writes: Map<string, number[]>;
+}
+
+/** Calls that write into a chat, the ones Telegram's flood control counts. */
+const WRITES = /^(send|edit|copy|forward|deletemessage)/;
 
 /** What the router shares with the FakeTelegram handle. */
 export interface RouterState {
   bots: Map<string, BotState>;
   calls: FakeTelegramCall[];
   faults: QueuedFault[];
+  flood: FloodControl;
   strictAmpersand: boolean;
   /** Marks a call as answered (visible to waitForCall). */
   settle(call: FakeTelegramCall): void;
@@ -40,11 +57,24 @@ function serveFile(state: RouterState, res: ServerResponse, token: string, path:
   res.end(file.content);
 }
 
-function takeFault(state: RouterState, method: string): BotApiError | undefined {
-  const fault = state.faults.find((f) => f.method === method.toLowerCase() && f.remaining > 0);
+function takeFault(state: RouterState, method: string, token: string): BotApiError | undefined {
+  const fault = state.faults.find(
+    (f) => f.method === method.toLowerCase() && f.remaining > 0 && (f.token === undefined || f.token === token),
+  );
   if (!fault) return undefined;
   if (--fault.remaining === 0) state.faults.splice(state.faults.indexOf(fault), 1);
   return fault.error;
+}
+
+function checkFlood(flood: FloodControl, call: FakeTelegramCall): void {
+  if (flood.perSecond === undefined || !WRITES.test(call.method.toLowerCase())) return;
+  const recent = (flood.writes.get(call.token) ?? []).filter((at) => at > call.at - 1_000);
+  flood.writes.set(call.token, recent);
+  if (recent.length >= flood.perSecond) {
+    const retryAfter = Math.max(1, Math.ceil(((recent[0] as number) + 1_000 - call.at) / 1_000));
+    throw new BotApiError(429, `Too Many Requests: retry after ${retryAfter}`, retryAfter);
+  }
+  recent.push(call.at);
 }
 
 async function answer(
@@ -57,8 +87,9 @@ async function answer(
     const bot = state.bots.get(call.token);
     if (!bot || bot.removed) throw new BotApiError(401, 'Unauthorized');
     if (parseError) throw parseError;
-    const fault = takeFault(state, call.method);
+    const fault = takeFault(state, call.method, call.token);
     if (fault) throw fault;
+    checkFlood(state.flood, call);
     const handler = METHODS[call.method.toLowerCase()];
     if (!handler) throw new BotApiError(404, 'Not Found: method not found');
     const ctx = {

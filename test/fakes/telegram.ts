@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Chat, Message, MessageEntity, Update, User } from 'grammy/types';
 import { listenLoopback } from './http-util.js';
 import { isUploadedFile } from './telegram-params.js';
-import { createRouter, type QueuedFault } from './telegram-router.js';
+import { createRouter, type FloodControl, type QueuedFault } from './telegram-router.js';
 import {
   addStoredFile,
   BotApiError,
@@ -68,12 +68,19 @@ export interface FakeTelegram {
   ): number;
   /** Resolves with the first answered call (past or future) matching, or rejects after timeoutMs (default 5000). */
   waitForCall(predicate: (c: FakeTelegramCall) => boolean, timeoutMs?: number): Promise<FakeTelegramCall>;
-  /** Answers the next `count` calls of `method` with a Bot API error (retry_after → parameters.retry_after). */
+  /** Answers the next `count` calls of `method` (of `token`'s bot, or any) with a Bot API error (retry_after → parameters.retry_after). */
   failNext(
     method: string,
     count: number,
     error: { error_code: number; description: string; retry_after?: number },
+    token?: string,
   ): void;
+  /**
+   * Plays Telegram's flood control: more than `perSecond` writes (send*, edit*, copy*,
+   * forward*, deleteMessage) by one bot within a second get 429 with retry_after.
+   * `undefined` turns it off (the default).
+   */
+  floodLimit(perSecond: number | undefined): void;
   /** Messages the bot has sent to a chat and not deleted, edits applied, in message_id order. */
   sentTo(token: string, chatId: number): FakeSentMessage[];
   /** Makes content downloadable through getFile and /file/bot<token>/<file_path>. */
@@ -127,6 +134,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
   const settled = new WeakSet<FakeTelegramCall>();
   const waiters = new Set<Waiter>();
   const faults: QueuedFault[] = [];
+  const flood: FloodControl = { perSecond: undefined, writes: new Map() };
   const inflight = new Set<Promise<void>>();
   let nextBotId = 6_000_000_001;
 
@@ -148,7 +156,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
     return bot;
   };
 
-  const handle = createRouter({ bots, calls, faults, strictAmpersand, settle });
+  const handle = createRouter({ bots, calls, faults, flood, strictAmpersand, settle });
 
   const server = await listenLoopback((req, res) => {
     const p = handle(req, res);
@@ -243,10 +251,14 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
         waiters.add(waiter);
       });
     },
-    failNext(method, count, error) {
+    failNext(method, count, error, token) {
       if (count <= 0) return;
       const err = new BotApiError(error.error_code, error.description, error.retry_after);
-      faults.push({ method: method.toLowerCase(), remaining: count, error: err });
+      faults.push({ method: method.toLowerCase(), remaining: count, error: err, token });
+    },
+    floodLimit(perSecond) {
+      flood.perSecond = perSecond;
+      flood.writes.clear();
     },
     sentTo(token, chatId) {
       const chat = bots.get(token)?.chats.get(chatId);

@@ -444,6 +444,35 @@ describe('when the proxy refuses', () => {
   });
 });
 
+describe('many answers at once', () => {
+  it("keeps the bot within Telegram's flood limit: every answer arrives and Telegram refuses nothing", async () => {
+    h.telegram.floodLimit(4);
+    try {
+      const paced = await h.startBot(
+        'PacedBot',
+        { kind: 'platform' },
+        {
+          config: { ...h.deps.config, TELEGRAM_SENDS_PER_SECOND: 4 },
+        },
+      );
+      const people: TgUser[] = Array.from({ length: 10 }, (_, i) => ({ id: 5100 + i, first_name: `Crew${i}` }));
+      for (const p of people) await h.join(tenant.id, p);
+      reply = 'Yes.';
+      const since = h.telegram.calls.length;
+      for (const p of people) paced.send(p, 'Is the crane free?');
+      await h.until(
+        () => people.every((p) => paced.callsTo(p.id, 'sendMessage', since).some((c) => c.response?.ok)),
+        20_000,
+      );
+      const mine = h.telegram.calls.slice(since).filter((c) => c.token === paced.token);
+      expect(mine.filter((c) => c.response?.ok === false)).toEqual([]);
+      for (const p of people) expect(h.telegram.sentTo(paced.token, p.id).at(-1)?.plain_text).toBe('Yes.');
+    } finally {
+      h.telegram.floodLimit(undefined);
+    }
+  }, 30_000);
+});
+
 describe('command menus', () => {
   it('the member menu is set once per bot', async () => {
     const set = h.telegram.calls.filter(
