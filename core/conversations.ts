@@ -207,12 +207,3 @@ const historySql = (where: string) => `SELECT m.role, m.content, u.display_name 
   ORDER BY m.created_at DESC, m.rowid DESC LIMIT 200`;
 const HISTORY_SQL = historySql('');
 const HISTORY_BEFORE_SQL = historySql(' AND (m.created_at, m.rowid) < (?, ?)');
-
-/** How many messages a tenant's users sent since a time (for messages/day). */
-export async function countUserMessagesSince(db: Db, tenantId: string, since: number): Promise<number> {
-  return db
-    .prepare<{ n: number }>(
-      "SELECT count(*) AS n FROM messages WHERE tenant_id = ? AND role = 'user' AND created_at >= ?",
-    )
-    .get(tenantId, since)!.n;
-}

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/index.js';
 import type { EffectiveLimits } from '../tenancy/plans.js';
 import { type UsageTotals, usageReport, utcDay } from './ledger.js';
+import { messagesToday } from './messages.js';
 
 /** What `/usage` tells a tenant user: their own month, their tenant's budget and today. */
 export interface UsageOverview {
@@ -39,8 +40,8 @@ export async function tenantTokensSince(db: Db, tenantId: string, fromDay: strin
 }
 
 /**
- * A user's usage overview, read from the daily rollups (tokens) and the stored messages
- * (messages per day), never from the raw ledger.
+ * A user's usage overview: tokens from the daily rollups, messages today as the proxy
+ * counts them against the plan (its ledger rows of the message endpoints).
  */
 export async function usageOverview(
   db: Db,
@@ -65,17 +66,6 @@ export async function usageOverview(
     .where('day', '>=', from)
     .where('day', '<=', to)
     .executeTakeFirstOrThrow();
-  const dayStart = Date.parse(`${to}T00:00:00Z`);
-  const counts = await db.kysely
-    .selectFrom('messages')
-    .select([
-      sql<number>`count(*)`.as('all'),
-      sql<number>`coalesce(sum(case when user_id = ${userId} then 1 else 0 end), 0)`.as('mine'),
-    ])
-    .where('tenant_id', '=', tenantId)
-    .where('role', '=', 'user')
-    .where('created_at', '>=', dayStart)
-    .executeTakeFirstOrThrow();
   const used = tenant.prompt_tokens + tenant.completion_tokens;
   const budget = limits.monthlyTokenBudget;
   return {
@@ -85,8 +75,8 @@ export async function usageOverview(
     tenant,
     monthlyTokenBudget: budget,
     remainingTokens: budget === null ? null : Math.max(0, budget - used),
-    tenantMessagesToday: counts.all,
-    userMessagesToday: counts.mine,
+    tenantMessagesToday: messagesToday(db, tenantId, null, at.getTime()),
+    userMessagesToday: messagesToday(db, tenantId, userId, at.getTime()),
     messagesPerDay: limits.messagesPerDay,
   };
 }

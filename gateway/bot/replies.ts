@@ -11,7 +11,7 @@ export const replies = {
   userSuspended: 'Your access has been paused. Please contact your admin.',
   noChatFeature: 'Chatting with the assistant is not included for your account. Please contact your admin.',
   dailyLimit: (limit: number) =>
-    `Your team has reached its plan's limit of ${limit} messages today. It resets at midnight (UTC).`,
+    `Your team has reached its plan's limit of ${limit.toLocaleString('en-US')} ${limit === 1 ? 'message' : 'messages'} today. It resets at midnight (UTC).`,
   budgetSpent: (budget: string) =>
     `Your team has used its plan's monthly budget of ${budget} tokens. It resets on the 1st of next month (UTC).`,
   limit: (detail: string) => `You have reached your plan's limit: ${detail}.`,

@@ -1,7 +1,6 @@
 import { Composer } from 'grammy';
 import {
   type ChatTurn,
-  countUserMessagesSince,
   findMessageBySource,
   findOpenConversation,
   insertConversation,
@@ -12,6 +11,7 @@ import { newId } from '../../core/crypto/tokens.js';
 import { userFeatures } from '../../core/tenancy/access.js';
 import type { LinkedMember } from '../../core/tenancy/members.js';
 import { tenantContextOf } from '../../core/tenancy/tenants.js';
+import { messagesToday } from '../../core/usage/messages.js';
 import { monthStartDay, tenantTokensSince } from '../../core/usage/overview.js';
 import { AnswerStream } from '../bot/answer-stream.js';
 import type { BotContext } from '../bot/context.js';
@@ -68,8 +68,8 @@ async function admit(ctx: BotContext, member: LinkedMember): Promise<string | un
   const { limits } = tenantContextOf(db, tenant);
   if (!userFeatures(limits, user).includes('chat')) return void (await ctx.reply(replies.noChatFeature));
   if (limits.messagesPerDay !== null) {
-    const today = new Date().setUTCHours(0, 0, 0, 0);
-    if ((await countUserMessagesSince(db, tenant.id, today)) >= limits.messagesPerDay) {
+    // Counted as the proxy counts them (its ledger), so both refuse at the same message.
+    if (messagesToday(db, tenant.id, null) >= limits.messagesPerDay) {
       return void (await ctx.reply(replies.dailyLimit(limits.messagesPerDay)));
     }
   }

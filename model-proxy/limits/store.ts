@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../../core/db/index.js';
 import { NotFoundError } from '../../core/errors.js';
+import { messagesSent } from '../../core/usage/messages.js';
 import { dayKey, type Period } from './periods.js';
 
 /** A tenant's effective limits: its own overrides, else its plan's. NULL: unlimited. */
@@ -23,11 +24,7 @@ export interface KeyLimitValues {
   tokensPerMinute: number | null;
 }
 
-/**
- * Endpoints whose requests count as messages (messages/day). The ledger rows of these
- * endpoints are what a restarted proxy counts, so this list is the one definition.
- */
-export const MESSAGE_ENDPOINTS: readonly string[] = ['/api/chat', '/api/generate', '/v1/chat/completions'];
+export { MESSAGE_ENDPOINTS } from '../../core/usage/messages.js';
 
 /** How long limit values read from the database are trusted: a changed limit applies within this. */
 export const LIMIT_CACHE_MS = 2_000;
@@ -123,17 +120,8 @@ export class LimitStore {
    * tenant and user, through the (tenant_id, started_at) index.
    */
   messagesSent(tenantId: string, userId: string | null, day: Period): number {
-    if (this.messageEndpoints.length === 0) return 0;
     this.beforeUsageRead();
-    let q = this.db.kysely
-      .selectFrom('usage_ledger')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('tenant_id', '=', tenantId)
-      .where('started_at', '>=', day.start)
-      .where('started_at', '<', day.end)
-      .where('endpoint', 'in', this.messageEndpoints);
-    if (userId !== null) q = q.where('user_id', '=', userId);
-    return this.db.first(q)?.n ?? 0;
+    return messagesSent(this.db, tenantId, userId, day.start, day.end, this.messageEndpoints);
   }
 
   private cached<T>(key: string, load: () => T): T {

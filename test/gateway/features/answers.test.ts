@@ -25,6 +25,16 @@ let tenant: Tenant;
 let reply = 'S355 has a yield strength of **355 MPa**.';
 
 const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
+/** The tenant's chat requests in the proxy's ledger today: what messages per day count. */
+const messagesToday = (tenantId: string) =>
+  (
+    h.t.db.sqlite
+      .prepare(
+        `SELECT count(*) AS n FROM usage_ledger WHERE tenant_id = ? AND started_at >= ?
+         AND endpoint IN ('/api/chat', '/api/generate', '/v1/chat/completions')`,
+      )
+      .get(tenantId, new Date().setUTCHours(0, 0, 0, 0)) as { n: number }
+  ).n;
 
 /** Waits for the answer to a private question: its final sendMessage calls, after `since`. */
 async function finalMessages(chatId: number, since: number, count = 1) {
@@ -176,11 +186,8 @@ describe('a private answer, when things go wrong', () => {
 
   it("refuses before any model call when the team's messages per day or monthly budget are used up, or the user may not chat", async () => {
     const calls = h.modelCalls().length;
-    const sent = (
-      h.t.db.sqlite
-        .prepare("SELECT count(*) AS n FROM messages WHERE tenant_id = ? AND role = 'user'")
-        .get(tenant.id) as { n: number }
-    ).n;
+    const sent = messagesToday(tenant.id);
+    expect(sent).toBeGreaterThan(0);
     h.t.db.sqlite.prepare('UPDATE tenants SET messages_per_day = ? WHERE id = ?').run(sent, tenant.id);
     expect(await bot.ask(ANN, 'One more?')).toBe(
       `Your team has reached its plan's limit of ${sent} messages today. It resets at midnight (UTC).`,
@@ -284,10 +291,7 @@ describe('/usage', () => {
     expect(text).toContain(
       `ABC Steel this month: ${fmt(team.t)} of 100,000,000 tokens used, ${fmt(100_000_000 - team.t)} left.`,
     );
-    const today = h.t.db.sqlite
-      .prepare("SELECT count(*) AS n FROM messages WHERE tenant_id = ? AND role = 'user'")
-      .get(tenant.id) as { n: number };
-    expect(text).toContain(`Today (UTC): ${fmt(today.n)} messages (no daily limit) for the team`);
+    expect(text).toContain(`Today (UTC): ${fmt(messagesToday(tenant.id))} messages (no daily limit) for the team`);
   });
 });
 
@@ -385,6 +389,28 @@ describe('when the proxy refuses', () => {
     );
   });
 
+  it('counts toward messages per day only what reached the proxy, as the proxy does', async () => {
+    h.t.db.sqlite
+      .prepare('UPDATE tenants SET messages_per_day = ? WHERE id = ?')
+      .run(messagesToday(tenant.id) + 1, tenant.id);
+    try {
+      answer = { status: 503, body: { error: 'Ollama is unavailable: no healthy backend' }, headers: {} };
+      // Three questions the proxy never answered: stored in the conversation, not counted.
+      for (let i = 0; i < 3; i++) {
+        expect(await stubbed.ask(CARL, `Hello ${i}?`)).toBe(
+          'The assistant is busy right now. Please try again in a minute.',
+        );
+      }
+      reply = 'Answered.';
+      expect(await bot.ask(ANN, 'The one message left today?')).toBe('Answered.');
+      expect(await bot.ask(ANN, 'And one more?')).toMatch(
+        /^Your team has reached its plan's limit of \d+ messages today/,
+      );
+    } finally {
+      h.t.db.sqlite.prepare('UPDATE tenants SET messages_per_day = NULL WHERE id = ?').run(tenant.id);
+    }
+  });
+
   it('says when to try again in words that read right', () => {
     expect([1, 40, 89, 120, 3_600, 7_200, 86_400].map((s) => inAbout(s))).toEqual([
       'in about 1 second',
@@ -405,7 +431,7 @@ describe('when the proxy refuses', () => {
     };
     expect(await stubbed.ask(CARL, 'Hi')).toBe('The assistant is busy right now. Please try again in a minute.');
     const logged = lines.map((l) => JSON.parse(l) as { msg: string; requestId?: string });
-    expect(logged.find((l) => l.msg === 'model proxy busy or unreachable')?.requestId).toBe('req-503-abc');
+    expect(logged.findLast((l) => l.msg === 'model proxy busy or unreachable')?.requestId).toBe('req-503-abc');
   });
 
   it('a GPU too busy to start the answer is "busy", not the plan\'s limit, through the real proxy', async () => {
