@@ -19,11 +19,25 @@ export function controlCommand(ctx: Context): string | undefined {
 }
 
 /**
- * The `sequentialize` constraint of every Anvil bot: one chat's updates run in order, except
- * control commands, which take no constraint and so run at once, beside a running answer
- * (that is how `/stop` can end it). Updates without a chat are not ordered.
+ * Where a conversation runs: a chat, or one forum topic of a group ("chat:topic"), since
+ * each topic has a conversation of its own. Undefined for updates without a chat.
+ */
+export function laneOf(ctx: Context): string | undefined {
+  const chat = ctx.chat;
+  if (!chat) return undefined;
+  const msg = ctx.msg;
+  return chat.type !== 'private' && msg?.is_topic_message && msg.message_thread_id !== undefined
+    ? `${chat.id}:${msg.message_thread_id}`
+    : String(chat.id);
+}
+
+/**
+ * The `sequentialize` constraint of every Anvil bot: the updates of one chat (one topic in
+ * a forum group) run in order, while other topics answer beside them. Control commands take
+ * no constraint and so run at once, beside a running answer (that is how `/stop` can end
+ * it). Updates without a chat are not ordered.
  */
 export function sequentialKey(ctx: Context): string | undefined {
   if (controlCommand(ctx)) return undefined;
-  return ctx.chat?.id.toString();
+  return laneOf(ctx);
 }

@@ -15,6 +15,7 @@ import { messagesToday } from '../../core/usage/messages.js';
 import { monthStartDay, tenantTokensSince } from '../../core/usage/overview.js';
 import { AnswerStream } from '../bot/answer-stream.js';
 import type { BotContext } from '../bot/context.js';
+import { laneOf } from '../bot/control-lane.js';
 import { replies } from '../bot/replies.js';
 import { ModelCallError, type ModelFailure, type ModelStream } from '../model-client.js';
 import { escapeHtml } from '../render/escape.js';
@@ -50,12 +51,13 @@ export function chat(): Composer<BotContext> {
     if (!question) return void (await ctx.reply(replies.emptyMention));
     const model = await admit(ctx, member);
     if (!model) return;
-    const controller = runtime.generations.start(ctx.chat.id);
+    const lane = laneOf(ctx) as string;
+    const controller = runtime.generations.start(lane);
     if (!controller) return void (await ctx.reply(replies.stillAnswering));
     try {
       await answer(ctx, member, model, question, controller.signal);
     } finally {
-      runtime.generations.end(ctx.chat.id, controller);
+      runtime.generations.end(lane, controller);
     }
   });
   return composer;

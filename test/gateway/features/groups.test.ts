@@ -168,6 +168,37 @@ describe('an enabled group', () => {
     ]);
   });
 
+  it('answers two topics side by side, and /stop ends only the answer of its own topic', async () => {
+    reply = Array.from({ length: 40 }, (_, i) => `t${i}`).join(' ');
+    h.ollama.configure({ tokens: 40, chunkDelayMs: 100 });
+    const since = h.telegram.calls.length;
+    const calls = h.modelCalls().length;
+    bot.send(ANN, '@AnvilPlatformBot a long one in topic eleven', { chat: GROUP, thread: 11 });
+    await h.until(() => h.modelCalls().length === calls + 1);
+    bot.send(BEN, '@AnvilPlatformBot a long one in topic twenty-two', { chat: GROUP, thread: 22 });
+    // Topic 22 does not wait for topic 11's answer: its model call starts while 11 streams.
+    await h.until(() => h.modelCalls().length === calls + 2, 10_000);
+    expect(h.modelCalls()[calls]?.finished).toBe(false);
+    const rows = h.ledger().length;
+    bot.send(BEN, '/stop', { chat: GROUP, thread: 22 });
+    await answered(since, reply);
+    await h.until(() => h.ledger().length === rows + 2);
+    // Ben's answer in topic 22 was stopped (metered as aborted); Ann's in topic 11 ran to its end.
+    const userOf = (who: TgUser) =>
+      (
+        h.t.db.sqlite.prepare('SELECT user_id FROM telegram_links WHERE telegram_user_id = ?').get(who.id) as {
+          user_id: string;
+        }
+      ).user_id;
+    const statuses = Object.fromEntries(
+      h
+        .ledger()
+        .slice(rows)
+        .map((r) => [r.user_id, r.status]),
+    );
+    expect(statuses).toEqual({ [userOf(BEN)]: 'aborted', [userOf(ANN)]: 'ok' });
+  });
+
   it('goes quiet again after /disable_group', async () => {
     expect(await bot.ask(ANN, '/disable_group', { chat: GROUP })).toBe('Only your team admins can do that.');
     expect(await bot.ask(ADMIN, '/disable_group', { chat: GROUP })).toBe('The assistant is now off in this group.');
