@@ -232,6 +232,8 @@ export interface DocumentsTable {
   status: 'stored' | 'indexing' | 'indexed' | 'failed';
   uploaded_by: string | null;
   created_at: number;
+  /** Where it came from when it must be stored once ("telegram:<bot>:<chat>:<message>"). */
+  source: string | null;
 }
 
 export interface AuditLogTable {

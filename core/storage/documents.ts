@@ -19,6 +19,8 @@ export interface NewDocument {
   size?: number;
   /** The tenant user who sent it. */
   uploadedBy: string | null;
+  /** Where it came from, when the same source must give one document (see `findDocumentBySource`). */
+  source?: string;
 }
 
 /** Longest file name kept in a key, in UTF-8 bytes (a key part may have 200; the id takes 17). */
@@ -82,6 +84,7 @@ export async function storeDocument(
     status: 'stored',
     uploaded_by: doc.uploadedBy,
     created_at: now,
+    source: doc.source ?? null,
   };
   try {
     db.transaction(() => {
@@ -91,9 +94,19 @@ export async function storeDocument(
     await objects.delete(stored.key).catch((cause: unknown) => {
       opts.log?.error({ err: cause, key: stored.key }, 'could not delete an object whose document row failed');
     });
+    // The same source stored meanwhile (two deliveries of one message at once): that one stands.
+    const same = doc.source === undefined ? undefined : findDocumentBySource(db, tenantId, doc.source);
+    if (same) return same;
     throw err;
   }
   return row;
+}
+
+/** The tenant's document stored from `source`, if any. */
+export function findDocumentBySource(db: Db, tenantId: string, source: string): DocumentRow | undefined {
+  return db.first(
+    db.kysely.selectFrom('documents').selectAll().where('tenant_id', '=', tenantId).where('source', '=', source),
+  );
 }
 
 /** A tenant's documents, newest first. */

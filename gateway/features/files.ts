@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { Composer, GrammyError } from 'grammy';
 import type { Message } from 'grammy/types';
 import type { Logger } from '../../core/logger.js';
-import { type DocumentRow, storeDocument } from '../../core/storage/documents.js';
+import { type DocumentRow, findDocumentBySource, storeDocument } from '../../core/storage/documents.js';
 import { ObjectSizeMismatchError, type ObjectStore } from '../../core/storage/object-store.js';
 import { userFeatures } from '../../core/tenancy/access.js';
 import type { LinkedMember } from '../../core/tenancy/members.js';
@@ -103,6 +103,10 @@ export function onDocumentStored(doc: DocumentRow, log: Logger): void {
 async function receive(ctx: BotContext, member: LinkedMember, file: IncomingFile, objects: ObjectStore): Promise<void> {
   const { deps, log } = ctx.anvil;
   const updateId = ctx.update.update_id;
+  // A message processed again (a restart cut its handling short) keeps its one document.
+  const source = `telegram:${ctx.me.id}:${ctx.chat?.id}:${ctx.msg?.message_id}`;
+  const already = findDocumentBySource(deps.db, member.tenant.id, source);
+  if (already) return void (await ctx.reply(fileReplies.saved(already.title, formatBytes(already.size_bytes))));
   let filePath: string | undefined;
   let size = file.size;
   try {
@@ -155,6 +159,7 @@ async function receive(ctx: BotContext, member: LinkedMember, file: IncomingFile
         body: Readable.from(guarded(res.body, TELEGRAM_DOWNLOAD_LIMIT)),
         size,
         uploadedBy: member.user.id,
+        source,
       },
       { log },
     );

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Tenant, TenantUser } from '../../../core/db/schema.js';
 import { UpstreamUnavailableError } from '../../../core/errors.js';
-import { listDocuments, safeFilename, storeDocument } from '../../../core/storage/documents.js';
+import { findDocumentBySource, listDocuments, safeFilename, storeDocument } from '../../../core/storage/documents.js';
 import { parseObjectKey, tenantPrefix } from '../../../core/storage/object-store.js';
 import { createInvite, redeemInvite } from '../../../core/tenancy/invites.js';
 import { createTenant } from '../../../core/tenancy/tenants.js';
@@ -54,6 +54,32 @@ describe('storeDocument', () => {
     });
     expect(await listDocuments(t.db, tenant.id)).toEqual([doc]);
     expect((await readAll(await objects.store.get(parseObjectKey(doc.object_key)))).equals(body)).toBe(true);
+  });
+
+  it('keeps one document per source: a second store of it gives the first row and leaves no object behind', async () => {
+    const { t, tenant, user } = await setup();
+    objects = fsStore();
+    const other = await createTenant(t.db, t.sealer, { name: 'Other', slug: 'other' }, { actor: 'test' });
+    const source = 'telegram:6000000001:42:7';
+    const store = (tenantId: string, text: string) =>
+      storeDocument(t.db, objects!.store, tenantId, {
+        filename: 'quote.pdf',
+        contentType: 'application/pdf',
+        body: Buffer.from(text),
+        uploadedBy: tenantId === tenant.id ? user.id : null,
+        source,
+      });
+    const first = await store(tenant.id, 'first delivery');
+    const second = await store(tenant.id, 'second delivery');
+    expect(second).toEqual(first);
+    expect((await listAll(objects.store, tenantPrefix(tenant.id))).map((o) => String(o.key))).toEqual([
+      first.object_key,
+    ]);
+    expect(findDocumentBySource(t.db, tenant.id, source)).toEqual(first);
+    // The source is per tenant: another tenant's document from the same key is its own.
+    const theirs = await store(other.id, 'their delivery');
+    expect(theirs.id).not.toBe(first.id);
+    expect(findDocumentBySource(t.db, other.id, source)?.id).toBe(theirs.id);
   });
 
   it('deletes the object again when the row cannot be written', async () => {

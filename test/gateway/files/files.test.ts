@@ -120,6 +120,37 @@ describe.each(['fs', 's3'] as const)('a member sends a PDF (%s store)', (store) 
   });
 });
 
+describe('a file message Telegram delivers twice', () => {
+  it('is downloaded and stored once, and confirmed both times', async () => {
+    const s = await scenario({ store: 'fs' });
+    const content = Buffer.from('%PDF-1.7\nquote for 40 t of S355 plate\n');
+    const file = h.telegram.addFile(s.bot.token, content, 'documents/twice.dat');
+    const message = {
+      message_id: 880_001,
+      from: { id: s.who.id, is_bot: false, first_name: s.who.first_name },
+      chat: { id: s.who.id, type: 'private', first_name: s.who.first_name },
+      date: Math.floor(Date.now() / 1000),
+      document: {
+        file_id: file.file_id,
+        file_unique_id: file.file_unique_id,
+        file_name: 'quote.pdf',
+        file_size: content.length,
+      },
+    } as never;
+    const since = h.telegram.calls.length;
+    const updateId = h.telegram.pushUpdate(s.bot.token, { message });
+    const saved = "Saved quote.pdf (38 bytes). I'll be able to search it once the knowledge base is switched on.";
+    expect(await replyTo(h.telegram, s.bot, s.who.id, since)).toBe(saved);
+    // Delivered again (a restart before the update was confirmed): one document, one object.
+    const again = h.telegram.calls.length;
+    h.telegram.pushUpdate(s.bot.token, { message, update_id: updateId });
+    expect(await replyTo(h.telegram, s.bot, s.who.id, again)).toBe(saved);
+    expect(documentsOf(s.tenant.id)).toHaveLength(1);
+    expect(await stored(s)).toHaveLength(1);
+    expect(getFileCalls(s.bot)).toHaveLength(1);
+  });
+});
+
 describe('files over Telegram’s 20 MB download limit', () => {
   it('get the size answer, and nothing is downloaded or stored', async () => {
     const s = await scenario();
