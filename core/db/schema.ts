@@ -116,6 +116,8 @@ export interface TelegramLinksTable {
   telegram_user_id: number;
   telegram_username: string | null;
   linked_at: number;
+  /** When the account chose this team with /team (the platform bot talks for the latest). */
+  chosen_at: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface InvitesTable {

@@ -9,8 +9,9 @@ export interface LinkedMember {
 
 /**
  * Resolves a Telegram account to the tenant user it speaks as. `tenantId` narrows the
- * search to one tenant (a white-label bot); without it (the platform bot) the most
- * recently linked membership wins. Returns undefined for unknown senders.
+ * search to one tenant (a white-label bot); without it (the platform bot) the team the
+ * account chose (with /team) or joined last wins. Returns undefined for
+ * unknown senders.
  */
 export async function findMemberByTelegram(
   db: Db,
@@ -42,9 +43,47 @@ interface LinkRow {
   user_id: string;
 }
 const LINK_ANY =
-  'SELECT tenant_id, user_id FROM telegram_links WHERE telegram_user_id = ? ORDER BY linked_at DESC LIMIT 1';
+  'SELECT tenant_id, user_id FROM telegram_links WHERE telegram_user_id = ? ORDER BY coalesce(chosen_at, linked_at) DESC, linked_at DESC, rowid DESC LIMIT 1';
 const LINK_IN_TENANT =
   'SELECT tenant_id, user_id FROM telegram_links WHERE telegram_user_id = ? AND tenant_id = ? ORDER BY linked_at DESC LIMIT 1';
+
+/** One of the teams a Telegram account belongs to. */
+export interface Membership {
+  tenantId: string;
+  slug: string;
+  name: string;
+  role: TenantUser['role'];
+}
+
+/** The teams a Telegram account belongs to, the one the platform bot talks for first. */
+export function membershipsOf(db: Db, telegramUserId: number): Membership[] {
+  return db
+    .prepare<Membership>(
+      `SELECT t.id AS tenantId, t.slug AS slug, t.name AS name, u.role AS role
+       FROM telegram_links l JOIN tenants t ON t.id = l.tenant_id JOIN tenant_users u ON u.id = l.user_id
+       WHERE l.telegram_user_id = ? ORDER BY coalesce(l.chosen_at, l.linked_at) DESC, l.linked_at DESC, l.rowid DESC`,
+    )
+    .all(telegramUserId);
+}
+
+/**
+ * Makes the platform bot talk for one of the account's teams, named by slug or name (any
+ * case). Returns it, or undefined when the account is in no such team: a team it is not in
+ * reads the same as one that does not exist.
+ */
+export function chooseTeam(db: Db, telegramUserId: number, team: string, now = Date.now()): Membership | undefined {
+  const wanted = team.trim().toLowerCase();
+  const chosen = membershipsOf(db, telegramUserId).find(
+    (m) => m.slug.toLowerCase() === wanted || m.name.toLowerCase() === wanted,
+  );
+  if (!chosen) return undefined;
+  // Later than every other link of the account, even one made in the same millisecond.
+  db.prepare(
+    `UPDATE telegram_links SET chosen_at = max(?, (SELECT max(coalesce(chosen_at, linked_at)) + 1
+       FROM telegram_links WHERE telegram_user_id = ?)) WHERE telegram_user_id = ? AND tenant_id = ?`,
+  ).run(now, telegramUserId, telegramUserId, chosen.tenantId);
+  return chosen;
+}
 
 /** The users of one tenant, oldest first. */
 export async function listUsers(db: Db, tenantId: string): Promise<TenantUser[]> {

@@ -17,6 +17,13 @@ export const replies = {
   limit: (detail: string) => `You have reached your plan's limit: ${detail}.`,
   limitRetry: (detail: string, when: string) => `You have reached your plan's limit: ${detail}. Try again ${when}.`,
   busy: 'The assistant is busy right now. Please try again in a minute.',
+  teamOnlyOne: (tenant: string) => `This bot talks for ${tenant} only.`,
+  teamOnly: (tenant: string) => `You are in one team: ${tenant}.`,
+  teamList: 'Your teams:',
+  teamHow: 'Switch with /team <name>. Each team keeps its own conversations.',
+  teamUnknown: (team: string) => `You are not in a team called "${team}". /team lists yours.`,
+  teamChosen: (tenant: string) =>
+    `Now talking for ${tenant}. Its conversations and limits apply from your next message.`,
   internal: 'Sorry, something went wrong on our side. Please try again in a minute.',
   stillAnswering: 'I am still answering your previous message. Send /stop to end it first.',
   stoppedNote: 'Stopped.',
@@ -75,6 +82,7 @@ export const memberHelp = [
   '/stop - stop the answer being written',
   "/usage - your usage and your team's budget",
   '/whoami - who you are to the assistant',
+  '/team - your teams, if you are in several (switch with /team <name>)',
   '/help - this message',
 ].join('\n');
 

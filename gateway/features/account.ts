@@ -1,6 +1,7 @@
 import { Composer } from 'grammy';
 import { endConversation } from '../../core/conversations.js';
 import { userFeatures } from '../../core/tenancy/access.js';
+import { chooseTeam, membershipsOf } from '../../core/tenancy/members.js';
 import { loadTenantContext } from '../../core/tenancy/tenants.js';
 import { usageOverview } from '../../core/usage/overview.js';
 import type { BotContext } from '../bot/context.js';
@@ -8,9 +9,10 @@ import { replies } from '../bot/replies.js';
 import { formatCount, placeOf, requireActive } from './guards.js';
 
 /**
- * A member's own commands: `/new` (a fresh conversation in this chat or topic), `/whoami`
- * (tenant, role, status, plan and features) and `/usage` (own tokens this month, the team's
- * remaining monthly budget and today's messages, from the rollups).
+ * A member's own commands: `/new` (a fresh conversation in this chat or topic), `/team`
+ * (on the platform bot, which of one's teams it talks for), `/whoami` (tenant, role,
+ * status, plan and features) and `/usage` (own tokens this month, the team's remaining
+ * monthly budget and today's messages).
  */
 export function account(): Composer<BotContext> {
   const composer = new Composer<BotContext>();
@@ -20,6 +22,24 @@ export function account(): Composer<BotContext> {
     if (!member || !ctx.chat) return;
     await endConversation(ctx.anvil.deps.db, member.tenant.id, member.user.id, placeOf(ctx));
     await ctx.reply(replies.newConversation);
+  });
+
+  // The platform bot talks for one team at a time; someone in several picks which.
+  composer.command('team', async (ctx) => {
+    const { member, deps, scope } = ctx.anvil;
+    if (!member || !ctx.from) return;
+    if (scope.kind === 'tenant') return void (await ctx.reply(replies.teamOnlyOne(member.tenant.name)));
+    const wanted = ctx.match.trim();
+    if (!wanted) {
+      const teams = membershipsOf(deps.db, ctx.from.id);
+      if (teams.length < 2) return void (await ctx.reply(replies.teamOnly(member.tenant.name)));
+      const list = teams.map((t) => `• ${t.name} (${t.slug})${t.tenantId === member.tenant.id ? ' - current' : ''}`);
+      return void (await ctx.reply([replies.teamList, ...list, replies.teamHow].join('\n')));
+    }
+    const chosen = chooseTeam(deps.db, ctx.from.id, wanted);
+    if (!chosen) return void (await ctx.reply(replies.teamUnknown(wanted.slice(0, 64))));
+    ctx.anvil.log.info({ tenantId: chosen.tenantId }, 'team chosen with /team');
+    await ctx.reply(replies.teamChosen(chosen.name));
   });
 
   // Works for paused users and teams too: it says what is paused.
@@ -35,6 +55,11 @@ export function account(): Composer<BotContext> {
       `Plan: ${plan.name}. Features: ${userFeatures(limits, user).join(', ') || 'none'}.`,
       `User id: ${user.id}. Telegram id: ${ctx.from?.id ?? '?'}.`,
     ];
+    const others =
+      ctx.anvil.scope.kind === 'platform' && ctx.from
+        ? membershipsOf(deps.db, ctx.from.id).filter((m) => m.tenantId !== tenant.id)
+        : [];
+    if (others.length > 0) lines.push(`Also in: ${others.map((m) => m.name).join(', ')} (/team to switch).`);
     await ctx.reply(lines.join('\n'));
   });
 

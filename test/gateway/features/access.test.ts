@@ -266,3 +266,58 @@ describe('suspension', () => {
     expect(reply).toContain(`User id: ${linkOf(ANN.id, steel.id)?.user_id}. Telegram id: ${ANN.id}.`);
   });
 });
+
+describe('someone in several teams', () => {
+  const CONSULTANT: TgUser = { id: 1500, first_name: 'Cora' };
+  let delta: Tenant;
+
+  beforeAll(async () => {
+    delta = await h.tenant('delta-build', { name: 'Delta Build' });
+    await h.join(steel.id, CONSULTANT);
+    await h.join(delta.id, CONSULTANT, 'admin');
+  });
+
+  it('talks for the team joined last, lists the teams and switches with /team', async () => {
+    expect(await platform.ask(CONSULTANT, '/whoami')).toMatch(
+      /an admin of Delta Build\.[\s\S]*Also in: ABC Steel \(\/team to switch\)\.$/,
+    );
+    expect(await platform.ask(CONSULTANT, '/team')).toBe(
+      [
+        'Your teams:',
+        '• Delta Build (delta-build) - current',
+        '• ABC Steel (abc-steel)',
+        'Switch with /team <name>. Each team keeps its own conversations.',
+      ].join('\n'),
+    );
+    expect(await platform.ask(CONSULTANT, '/team ABC-Steel')).toBe(
+      'Now talking for ABC Steel. Its conversations and limits apply from your next message.',
+    );
+    expect(await platform.ask(CONSULTANT, '/whoami')).toMatch(/^You are Cora, a member of ABC Steel\./);
+    // The model call is ABC Steel's now: its ledger, as Cora's ABC Steel user.
+    const rows = h.ledger().length;
+    expect(await platform.ask(CONSULTANT, 'Which grade for the beams?')).toBe('Use S355.');
+    expect(h.ledger().slice(rows)).toMatchObject([
+      { tenant_id: steel.id, user_id: linkOf(CONSULTANT.id, steel.id)?.user_id },
+    ]);
+    // And back, by name.
+    expect(await platform.ask(CONSULTANT, '/team delta build')).toMatch(/^Now talking for Delta Build\./);
+    expect(await platform.ask(CONSULTANT, '/whoami')).toMatch(/an admin of Delta Build\./);
+  });
+
+  it('cannot choose a team it is not in, and cannot tell it from one that does not exist', async () => {
+    await h.tenant('iron-foundry', { name: 'Iron Foundry' });
+    const notMine = await platform.ask(CONSULTANT, '/team iron-foundry');
+    expect(notMine).toBe('You are not in a team called "iron-foundry". /team lists yours.');
+    expect(await platform.ask(CONSULTANT, '/team no-such-team')).toBe(
+      'You are not in a team called "no-such-team". /team lists yours.',
+    );
+    expect(await platform.ask(CONSULTANT, '/whoami')).toMatch(/an admin of Delta Build\./);
+    expect(await platform.ask(ANN, '/team')).toBe('You are in one team: ABC Steel.');
+  });
+
+  it("on a team's own bot there is nothing to switch", async () => {
+    const deltaBot = await h.startBot('DeltaBuildBot', { kind: 'tenant', tenantId: delta.id });
+    expect(await deltaBot.ask(CONSULTANT, '/team abc-steel')).toBe('This bot talks for Delta Build only.');
+    expect(await deltaBot.ask(CONSULTANT, '/whoami')).not.toMatch(/Also in/);
+  });
+});
