@@ -3,12 +3,23 @@ import type { Config } from '../../core/config/index.js';
 import { ValidationError } from '../../core/errors.js';
 import type { VerifiedBot } from '../../core/tenancy/tenants.js';
 
-/** Checks a bot token with Telegram's getMe, so a typo is caught before it is stored. */
+/**
+ * Checks a tenant's bot token with Telegram's getMe, so a typo is caught before it is
+ * stored. The platform bot's own token is refused: two gateways' bots polling one token
+ * would take each other's updates (Telegram answers the second poller 409).
+ */
 export async function verifyBotToken(config: Config, token: string): Promise<VerifiedBot> {
   if (!/^\d+:[\w-]{20,}$/.test(token)) {
     throw new ValidationError(
       '--telegram-token must look like 123456789:AA… (the token @BotFather gave you)',
       'invalid_bot_token',
+    );
+  }
+  const botIdOf = (t: string) => t.slice(0, t.indexOf(':'));
+  if (config.TELEGRAM_BOT_TOKEN && botIdOf(config.TELEGRAM_BOT_TOKEN) === botIdOf(token)) {
+    throw new ValidationError(
+      "that is the platform bot's token (TELEGRAM_BOT_TOKEN): a tenant's own bot needs a bot of its own from @BotFather",
+      'platform_bot_token',
     );
   }
   try {

@@ -15,6 +15,7 @@ import {
 import { createTenant, setTenantStatus } from '../../../core/tenancy/tenants.js';
 import { tenantBotRemove, tenantBotSet, tenantBotShow } from '../../../scripts/cli/bots.js';
 import type { CliCommand, CliContext } from '../../../scripts/cli/runtime.js';
+import { tenantCreate } from '../../../scripts/cli/tenant.js';
 import { type FakeTelegram, startFakeTelegram } from '../../fakes/telegram.js';
 import { testConfig } from '../../helpers/config.js';
 import { type TempDb, tempDb } from '../../helpers/temp-db.js';
@@ -164,6 +165,44 @@ describe('anvil tenant bot set / show / remove', () => {
     expect(await cli(tenantBotShow, { tenant: 'abc-steel' })).toMatchObject({ bot: { username: 'AbcCliBot' } });
     expect(await cli(tenantBotRemove, { tenant: 'abc-steel' })).toMatchObject({ removed: { username: 'AbcCliBot' } });
     expect(await cli(tenantBotShow, { tenant: 'abc-steel' })).toEqual({ tenant: 'abc-steel', bot: null });
+  });
+
+  it("refuses the platform bot's own token, even regenerated, before asking Telegram, and writes nothing", async () => {
+    const platform = telegram.addBot({ username: 'AnvilPlatformBot' });
+    const regenerated = `${platform.token.split(':')[0]}:${'B'.repeat(35)}`;
+    const saved = config;
+    config = { ...config, TELEGRAM_BOT_TOKEN: platform.token };
+    try {
+      const calls = telegram.calls.length;
+      for (const token of [platform.token, regenerated]) {
+        await expect(cli(tenantBotSet, { tenant: 'abc-steel', 'telegram-token': token })).rejects.toMatchObject({
+          code: 'platform_bot_token',
+          message: expect.stringContaining("that is the platform bot's token"),
+        });
+      }
+      expect(telegram.calls.length).toBe(calls);
+      expect(count('tenant_bots')).toBe(0);
+    } finally {
+      config = saved;
+    }
+  });
+
+  it('tenant create --telegram-token creates the tenant with its bot; a refused token creates neither', async () => {
+    const bot = telegram.addBot({ username: 'GammaSteelBot' });
+    const created = (await cli(tenantCreate, {
+      name: 'Gamma Steel',
+      slug: 'gamma-steel',
+      'telegram-token': bot.token,
+    })) as unknown as { tenant: { id: string }; bot: { username: string } };
+    expect(created.bot.username).toBe('GammaSteelBot');
+    expect(await cli(tenantBotShow, { tenant: 'gamma-steel' })).toMatchObject({ bot: { username: 'GammaSteelBot' } });
+    const revoked = telegram.addBot({ username: 'RevokedToo' });
+    telegram.removeBot(revoked.token);
+    const tenants = count('tenants');
+    await expect(
+      cli(tenantCreate, { name: 'Delta', slug: 'delta-x', 'telegram-token': revoked.token }),
+    ).rejects.toMatchObject({ code: 'invalid_bot_token' });
+    expect(count('tenants')).toBe(tenants);
   });
 
   it('refuses a token Telegram rejects and writes nothing', async () => {
