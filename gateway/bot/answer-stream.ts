@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type { Api } from 'grammy';
+import { type Api, GrammyError } from 'grammy';
 import type { Logger } from '../../core/logger.js';
 import { escapeHtml } from '../render/escape.js';
 import { markdownToTelegramHtml } from '../render/markdown.js';
@@ -27,6 +27,8 @@ export interface AnswerStreamOptions {
   pacer: ChatPacer;
   /** The bot's writes: a frame is skipped while the bot has no room to spare. */
   throttle: BotThrottle;
+  /** Told when the Bot API server has no drafts at all (404), so later answers skip them. */
+  onDraftsMissing?: () => void;
   log: Logger;
   /** The person's message the answer replies to (groups). */
   replyTo?: number | undefined;
@@ -181,6 +183,7 @@ export class AnswerStream {
       if (this.mode === 'draft') {
         log.info({ err }, 'drafts refused; streaming by edits instead');
         this.mode = 'edit';
+        if (err instanceof GrammyError && err.error_code === 404) this.opts.onDraftsMissing?.();
       } else {
         // The final delivery still runs; only the live preview stops.
         log.warn({ err }, 'could not stream the answer');

@@ -38,6 +38,11 @@ export interface BotRuntime {
   pacer: ChatPacer;
   /** All of this bot's writes, within Telegram's per-bot limit (its own 429s pause only it). */
   throttle: BotThrottle;
+  /**
+   * Until when private answers stream by edits from the start: the Bot API server said it
+   * has no `sendMessageDraft` (an older or local server). Asked again after a while.
+   */
+  draftsMissingUntil: number;
   /** The bot's command menus. */
   menus: CommandMenus;
 }

@@ -39,6 +39,7 @@ export function createBot(token: string, scope: BotScope, deps: GatewayDeps): Bo
     generations: new Generations(),
     pacer: new ChatPacer(),
     throttle,
+    draftsMissingUntil: 0,
     menus: new CommandMenus(deps.logger.child({ scope: scope.kind })),
   };
   // The runner processes updates concurrently; one chat's updates still run in order,

@@ -27,6 +27,8 @@ import { systemPrompt } from './system-prompt.js';
 export const HISTORY_TOKEN_BUDGET = 3_000;
 /** Telegram shows "typing…" for about five seconds; it is renewed this often until text shows. */
 const TYPING_EVERY_MS = 4_500;
+/** How long a bot streams private answers by edits after its Bot API server had no drafts. */
+const DRAFTS_RETRY_MS = 10 * 60_000;
 
 /**
  * Answers a member's text: admission (team and user active, the chat feature, messages per
@@ -200,9 +202,12 @@ function answerStream(
   return new AnswerStream({
     api: ctx.api,
     to: { chatId: chat.id, threadId: msg?.is_topic_message ? msg.message_thread_id : undefined },
-    mode: chat.type === 'private' ? 'draft' : 'edit',
+    mode: chat.type === 'private' && Date.now() >= runtime.draftsMissingUntil ? 'draft' : 'edit',
     pacer: runtime.pacer,
     throttle: runtime.throttle,
+    onDraftsMissing: () => {
+      runtime.draftsMissingUntil = Date.now() + DRAFTS_RETRY_MS;
+    },
     log,
     replyTo: group ? msg?.message_id : undefined,
   });

@@ -161,17 +161,28 @@ describe('a private answer, when things go wrong', () => {
     expect(after?.params.text).toBe('Still here.');
   });
 
-  it('streams by edits when the Bot API server refuses drafts', async () => {
+  it('streams by edits when the Bot API server has no drafts, and asks for none in the next answers', async () => {
+    const old = await h.startBot('OldServerBot');
     reply = Array.from({ length: 30 }, (_, i) => `e${i}`).join(' ');
     h.ollama.configure({ tokens: 30, chunkDelayMs: 80 });
-    h.telegram.failNext('sendMessageDraft', 1, { error_code: 404, description: 'Not Found: method not found' });
-    const since = h.telegram.calls.length;
-    bot.send(ANN, 'Thirty words');
-    await h.until(() => h.telegram.sentTo(bot.token, ANN.id).at(-1)?.plain_text === reply, 15_000);
-    const calls = bot.callsTo(ANN.id, undefined, since).filter((c) => c.method !== 'sendChatAction');
-    expect(calls.filter((c) => c.method === 'sendMessageDraft')).toHaveLength(1);
-    expect(calls.filter((c) => c.method === 'sendMessage')).toHaveLength(1);
-    expect(calls.filter((c) => c.method === 'editMessageText').length).toBeGreaterThanOrEqual(1);
+    h.telegram.failNext(
+      'sendMessageDraft',
+      1,
+      { error_code: 404, description: 'Not Found: method not found' },
+      old.token,
+    );
+    for (const question of ['Thirty words', 'Thirty more']) {
+      const since = h.telegram.calls.length;
+      const before = h.telegram.sentTo(old.token, ANN.id).length;
+      old.send(ANN, question);
+      await h.until(() => h.telegram.sentTo(old.token, ANN.id).length === before + 1, 15_000);
+      await h.until(() => h.telegram.sentTo(old.token, ANN.id).at(-1)?.plain_text === reply, 15_000);
+      const calls = old.callsTo(ANN.id, undefined, since).filter((c) => c.method !== 'sendChatAction');
+      // The first answer tried one draft; the second knew better.
+      expect(calls.filter((c) => c.method === 'sendMessageDraft')).toHaveLength(question === 'Thirty words' ? 1 : 0);
+      expect(calls.filter((c) => c.method === 'sendMessage')).toHaveLength(1);
+      expect(calls.filter((c) => c.method === 'editMessageText').length).toBeGreaterThanOrEqual(1);
+    }
   });
 
   it('keeps what was written when the model fails midway, and says the answer was cut off', async () => {
