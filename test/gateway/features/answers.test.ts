@@ -25,6 +25,13 @@ let tenant: Tenant;
 let reply = 'S355 has a yield strength of **355 MPa**.';
 
 const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
+/** How many messages the platform bot's chat with `who` shows now. */
+const mark = (who: TgUser) => ({ who, count: h.telegram.sentTo(bot.token, who.id).length });
+/** The messages the chat shows beyond `from` (edits applied), read when called. */
+const shownFrom = (from: { who: TgUser; count: number }) => () =>
+  h.telegram.sentTo(bot.token, from.who.id).slice(from.count);
+const shownText = (messages: { plain_text: string }[], separator = '') =>
+  messages.map((m) => m.plain_text).join(separator);
 /** The tenant's chat requests in the proxy's ledger today: what messages per day count. */
 const messagesToday = (tenantId: string) =>
   (
@@ -113,19 +120,10 @@ describe('a private answer', () => {
     expect(reply).toHaveLength(10_000);
     h.ollama.configure({ tokens: 40 });
     const since = h.telegram.calls.length;
-    const before = h.telegram.sentTo(bot.token, ANN.id).length;
-    const shown = () => h.telegram.sentTo(bot.token, ANN.id).slice(before);
+    const shown = shownFrom(mark(ANN));
     bot.send(ANN, 'Write a lot');
     // The pieces go one after another: wait until the chat shows the whole answer.
-    await h.until(
-      () =>
-        squash(
-          shown()
-            .map((m) => m.plain_text)
-            .join(' '),
-        ) === squash(reply),
-      15_000,
-    );
+    await h.until(() => squash(shownText(shown(), ' ')) === squash(reply), 15_000);
     const sent = bot.callsTo(ANN.id, 'sendMessage', since);
     expect(sent.length).toBeGreaterThanOrEqual(3);
     expect(sent).toHaveLength(shown().length);
@@ -140,16 +138,9 @@ describe('a private answer, when things go wrong', () => {
     reply = `${'>'.repeat(6_000)} deep`;
     h.ollama.configure({ tokens: 8, chunkDelayMs: 60 });
     const since = h.telegram.calls.length;
-    const before = h.telegram.sentTo(bot.token, ANN.id).length;
-    const shown = () => h.telegram.sentTo(bot.token, ANN.id).slice(before);
+    const shown = shownFrom(mark(ANN));
     bot.send(ANN, 'Quote yourself');
-    await h.until(
-      () =>
-        shown()
-          .map((m) => m.plain_text)
-          .join('') === reply,
-      15_000,
-    );
+    await h.until(() => shownText(shown()) === reply, 15_000);
     const sent = bot.callsTo(ANN.id, 'sendMessage', since);
     expect(sent.every((c) => c.response?.ok && String(c.params.text).length <= 4096)).toBe(true);
     expect(sent).toHaveLength(shown().length);
