@@ -102,7 +102,6 @@ export interface TenantBotsTable {
   telegram_bot_id: number;
   username: string | null;
   token_secret_id: string;
-  webhook_secret: string;
   status: 'active' | 'disabled' | 'unhealthy';
   status_reason: string | null;
   created_at: number;

@@ -193,7 +193,6 @@ export interface RunnableTenantBot {
   telegram_bot_id: number;
   username: string | null;
   status: TenantBotsTable['status'];
-  webhook_secret: string;
   /** Changes whenever the token is set again, so the gateway restarts the bot. */
   token_version: string;
 }
@@ -215,7 +214,6 @@ export function listRunnableBotsAcrossTenants(db: Db): RunnableTenantBot[] {
         'b.telegram_bot_id',
         'b.username',
         'b.status',
-        'b.webhook_secret',
         's.id as secret_id',
         's.updated_at as secret_updated_at',
       ])
@@ -230,12 +228,9 @@ export function listRunnableBotsAcrossTenants(db: Db): RunnableTenantBot[] {
 }
 
 /**
- * Operator-level: what the webhook route needs to check a delivery to `/telegram/<botId>`
- * before the tenant is known: the bot's tenant and webhook secret.
+ * Operator-level: what the webhook route needs before the tenant is known: the tenant of
+ * the bot at `/telegram/<botId>` (its secret is derived, see gateway/webhooks/secret.ts).
  */
-export function findWebhookTargetAcrossTenants(
-  db: Db,
-  botId: string,
-): { tenant_id: string; webhook_secret: string } | undefined {
-  return db.first(db.kysely.selectFrom('tenant_bots').select(['tenant_id', 'webhook_secret']).where('id', '=', botId));
+export function findWebhookTargetAcrossTenants(db: Db, botId: string): { tenant_id: string } | undefined {
+  return db.first(db.kysely.selectFrom('tenant_bots').select(['tenant_id']).where('id', '=', botId));
 }

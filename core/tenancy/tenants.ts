@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import { audit } from '../audit.js';
 import type { Sealer } from '../crypto/seal.js';
-import { newId, randomToken } from '../crypto/tokens.js';
+import { newId } from '../crypto/tokens.js';
 import type { Db } from '../db/index.js';
 import type { Plan, Tenant } from '../db/schema.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
@@ -55,7 +55,6 @@ export function insertTenantBot(db: Db, sealer: Sealer, tenantId: string, bot: V
       telegram_bot_id: bot.telegramBotId,
       username: bot.username,
       token_secret_id: secretId,
-      webhook_secret: randomToken(24),
       status: 'active',
       status_reason: null,
       created_at: t,

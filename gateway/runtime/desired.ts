@@ -5,7 +5,7 @@ import type { Db } from '../../core/db/index.js';
 import { listRunnableBotsAcrossTenants, openTenantBotToken } from '../../core/tenancy/bots.js';
 import type { BotScope } from '../bot/context.js';
 import { PLATFORM_BOT_ID } from '../webhooks/routes.js';
-import { platformWebhookSecret } from '../webhooks/secret.js';
+import { platformWebhookSecret, tenantWebhookSecret } from '../webhooks/secret.js';
 
 /** A bot the gateway should be running, as the database and the environment say. */
 export interface DesiredBot {
@@ -44,13 +44,14 @@ export function loadDesiredBots(db: Db, sealer: Sealer, config: Config): Desired
     });
   }
   for (const b of listRunnableBotsAcrossTenants(db)) {
+    const webhookSecret = tenantWebhookSecret(config.masterKey, b.id);
     bots.push({
       key: b.id,
       scope: { kind: 'tenant', tenantId: b.tenant_id },
       telegramBotId: b.telegram_bot_id,
       label: b.username ? `@${b.username}` : `bot ${b.telegram_bot_id}`,
-      version: `${b.token_version}:${createHash('sha256').update(b.webhook_secret).digest('hex').slice(0, 8)}`,
-      webhookSecret: b.webhook_secret,
+      version: `${b.token_version}:${createHash('sha256').update(webhookSecret).digest('hex').slice(0, 8)}`,
+      webhookSecret,
       tenantBot: { tenantId: b.tenant_id, botId: b.id },
       token: () => openTenantBotToken(db, sealer, b.tenant_id, b.id),
     });

@@ -3,7 +3,7 @@ import type { Config } from '../../core/config/index.js';
 import type { Db } from '../../core/db/index.js';
 import type { Logger } from '../../core/logger.js';
 import { findWebhookTargetAcrossTenants } from '../../core/tenancy/bots.js';
-import { platformWebhookSecret, secretMatches } from './secret.js';
+import { platformWebhookSecret, secretMatches, tenantWebhookSecret } from './secret.js';
 import { storeUpdate } from './store.js';
 
 /** The `:botId` of the platform bot's webhook URL. */
@@ -38,14 +38,15 @@ export function webhookRoutes(intake: WebhookIntake): Hono {
   const app = new Hono();
   app.post('/telegram/:botId', async (c) => {
     const botId = c.req.param('botId');
+    const tenantBot = botId === PLATFORM_BOT_ID ? undefined : findWebhookTargetAcrossTenants(db, botId);
     const target =
       botId === PLATFORM_BOT_ID
         ? platformSecret
-          ? { tenant_id: null, webhook_secret: platformSecret }
+          ? { tenant_id: null, secret: platformSecret }
           : undefined
-        : findWebhookTargetAcrossTenants(db, botId);
+        : tenantBot && { tenant_id: tenantBot.tenant_id, secret: tenantWebhookSecret(config.masterKey, botId) };
     // Unknown bot and wrong secret look the same from outside.
-    if (!target || !secretMatches(c.req.header('x-telegram-bot-api-secret-token'), target.webhook_secret)) {
+    if (!target || !secretMatches(c.req.header('x-telegram-bot-api-secret-token'), target.secret)) {
       return c.json(unauthorized, 401);
     }
     if (Number(c.req.header('content-length') ?? 0) > MAX_BODY_BYTES) {

@@ -11,6 +11,14 @@ export function platformWebhookSecret(masterKey: Buffer): string {
   return createHmac('sha256', masterKey).update('anvil:telegram-webhook:platform').digest('base64url');
 }
 
+/**
+ * A white-label bot's webhook secret, derived like the platform bot's from the master key
+ * and the bot's row id: nothing secret is stored, and each bot's differs.
+ */
+export function tenantWebhookSecret(masterKey: Buffer, botId: string): string {
+  return createHmac('sha256', masterKey).update(`anvil:telegram-webhook:tenant:${botId}`).digest('base64url');
+}
+
 /** Compares the `X-Telegram-Bot-Api-Secret-Token` header with the expected secret in constant time. */
 export function secretMatches(given: string | undefined, expected: string): boolean {
   return given !== undefined && given.length > 0 && equalSecrets(given, expected);

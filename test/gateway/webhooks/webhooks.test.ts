@@ -3,8 +3,9 @@
  * gateway's `/telegram/:botId`, with the secret token the gateway set. Covers the secret
  * check, duplicates, and an update whose answer a restart cut short.
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { platformWebhookSecret } from '../../../gateway/webhooks/secret.js';
+import { platformWebhookSecret, tenantWebhookSecret } from '../../../gateway/webhooks/secret.js';
 import { ANSWER, type Harness, type Person, startHarness, until } from '../runtime/harness.js';
 
 const ANN: Person = { id: 8001, first_name: 'Ann' };
@@ -24,12 +25,7 @@ const stored = () =>
     processed_at: number | null;
     attempts: number;
   }[];
-const webhookSecret = (botId: string) =>
-  (
-    h.t.db.sqlite.prepare('SELECT webhook_secret FROM tenant_bots WHERE id = ?').get(botId) as {
-      webhook_secret: string;
-    }
-  ).webhook_secret;
+const webhookSecret = (botId: string) => tenantWebhookSecret(h.config.masterKey, botId);
 
 /** Posts an update to the gateway as Telegram would. */
 function post(botId: string, secret: string | undefined, update: unknown): Promise<Response> {
@@ -77,6 +73,18 @@ describe('Telegram webhooks', () => {
     });
     expect(tenant.params).toMatchObject({ url: url(abc.botId!), secret_token: webhookSecret(abc.botId!) });
     expect(platform.params.secret_token).not.toBe(tenant.params.secret_token);
+  });
+
+  it("derives each white-label bot's secret from the master key and the bot, storing none", () => {
+    const other = randomBytes(32);
+    const secret = webhookSecret(abc.botId!);
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/); // Telegram's secret_token alphabet
+    expect(tenantWebhookSecret(h.config.masterKey, 'another-bot')).not.toBe(secret);
+    expect(tenantWebhookSecret(other, abc.botId!)).not.toBe(secret);
+    const columns = h.t.db.sqlite.prepare('SELECT name FROM pragma_table_info(?)').all('tenant_bots') as {
+      name: string;
+    }[];
+    expect(columns.map((c) => c.name)).not.toContain('webhook_secret');
   });
 
   it('answers a message Telegram delivers by webhook, after storing it', async () => {
