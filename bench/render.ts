@@ -1,14 +1,17 @@
 /**
  * `npm run bench:render`: what showing a streamed answer costs the gateway's CPU. Every
- * frame (a draft every 400 ms in private chats, an edit a second in groups) converts the
- * whole answer so far from Markdown to Telegram HTML and splits it at 4096 characters, so
- * a frame costs more as the answer grows. Measures both steps on answers of 1 to 40 KB
- * (headings, bold, links, lists, a table per section, as models write them) and the share
- * of one core a streaming answer of that size takes at one draft per 400 ms.
+ * frame (a draft every 400 ms in private chats, an edit a second in groups) shows the answer
+ * so far as Telegram HTML split at 4096 characters. Converting and splitting the whole
+ * answer at every frame costs more as the answer grows; the streaming preview
+ * (gateway/render/frames.ts) converts only what can still change. For answers of 1 to 40 KB
+ * (headings, bold, links, lists, a table per section, as models write them) this measures
+ * one frame each way, and all the frames of the answer streamed 40 characters per frame
+ * (about 30 tokens a second at one frame per 400 ms).
  * Prints a table and writes bench/results/render.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { DRAFT_INTERVAL_MS } from '../gateway/bot/answer-stream.js';
+import { FrameRenderer } from '../gateway/render/frames.js';
 import { markdownToTelegramHtml } from '../gateway/render/markdown.js';
 import { splitTelegramHtml } from '../gateway/render/split.js';
 
@@ -38,31 +41,48 @@ function median(f: () => unknown, runs = RUNS): number {
   return times[Math.floor(times.length / 2)] as number;
 }
 
+/** Milliseconds for every frame of `markdown` streamed 40 characters per frame. */
+function streamed(markdown: string, frame: (soFar: string) => unknown): number {
+  const t = process.hrtime.bigint();
+  for (let at = 40; at < markdown.length + 40; at += 40) frame(markdown.slice(0, at));
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
 const rows = SIZES_KB.map((kb) => {
   const markdown = answerOf(kb);
   const html = markdownToTelegramHtml(markdown);
   const renderMs = median(() => markdownToTelegramHtml(markdown));
   const splitMs = median(() => splitTelegramHtml(html));
-  const frameMs = renderMs + splitMs;
+  const wholeMs = renderMs + splitMs;
+  // A frame of the streaming preview, which has seen the answer grow to this size.
+  const preview = new FrameRenderer(markdownToTelegramHtml);
+  for (let at = 40; at < markdown.length; at += 40) preview.pieces(markdown.slice(0, at));
+  const previewMs = median(() => preview.pieces(markdown));
+  const streamWholeMs = streamed(markdown, (soFar) => splitTelegramHtml(markdownToTelegramHtml(soFar)));
+  const fresh = new FrameRenderer(markdownToTelegramHtml);
+  const streamPreviewMs = streamed(markdown, (soFar) => fresh.pieces(soFar));
   return {
     kb,
     pieces: splitTelegramHtml(html).length,
     renderMs,
     splitMs,
-    frameMs,
-    coreShare: frameMs / DRAFT_INTERVAL_MS,
+    wholeMs,
+    previewMs,
+    streamWholeMs,
+    streamPreviewMs,
   };
 });
 
 const f = (n: number) => n.toFixed(2);
+const share = (ms: number) => `${((ms / DRAFT_INTERVAL_MS) * 100).toFixed(1)} %`;
 console.log(`Node ${process.version}, median of ${RUNS} runs\n`);
 console.log(
-  '| answer so far | messages | Markdown → HTML | split | one frame | share of a core, one frame per 400 ms |',
+  '| answer so far | messages | Markdown → HTML | split | one frame, whole answer (share of a core at one per 400 ms) | one frame, streaming preview (share) | all frames of the answer: whole / preview |',
 );
-console.log('| --- | --- | --- | --- | --- | --- |');
+console.log('| --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) {
   console.log(
-    `| ${r.kb} KB | ${r.pieces} | ${f(r.renderMs)} ms | ${f(r.splitMs)} ms | ${f(r.frameMs)} ms | ${(r.coreShare * 100).toFixed(1)} % |`,
+    `| ${r.kb} KB | ${r.pieces} | ${f(r.renderMs)} ms | ${f(r.splitMs)} ms | ${f(r.wholeMs)} ms (${share(r.wholeMs)}) | ${f(r.previewMs)} ms (${share(r.previewMs)}) | ${Math.round(r.streamWholeMs)} / ${Math.round(r.streamPreviewMs)} ms |`,
   );
 }
 mkdirSync('bench/results', { recursive: true });

@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { type Api, GrammyError } from 'grammy';
 import type { Logger } from '../../core/logger.js';
 import { escapeHtml } from '../render/escape.js';
+import { FrameRenderer } from '../render/frames.js';
 import { markdownToTelegramHtml } from '../render/markdown.js';
 import { splitTelegramHtml } from '../render/split.js';
 import type { ChatPacer } from './pacer.js';
@@ -38,8 +39,9 @@ export interface AnswerStreamOptions {
 
 /**
  * Shows a model's answer while it is generated and delivers the final text. Every frame is
- * the Markdown so far rendered to Telegram HTML and split at 4096 characters: drafts show
- * the piece being written; edits keep one message per piece. `finish` sends (or edits in)
+ * the Markdown so far as Telegram HTML split at 4096 characters (converting only what can
+ * still change, see FrameRenderer): drafts show the piece being written; edits keep one
+ * message per piece. `finish` sends (or edits in)
  * the final pieces; nothing here throws a Telegram error at the person, and a refused draft
  * switches the stream to edits.
  */
@@ -55,6 +57,8 @@ export class AnswerStream {
   private closed = false;
   private broken = false;
   private renderFailed = false;
+  /** Frames convert only the part of the answer that can still change. */
+  private readonly preview = new FrameRenderer((markdown) => this.render(markdown));
   /**
    * Abandons a frame still waiting on Telegram (e.g. auto-retry after a 429) when the answer
    * is final. Made with the first frame: most short answers are final before any frame, and
@@ -161,7 +165,7 @@ export class AnswerStream {
     // The bot is near its limit: skip this frame (the next interval tries again), so the
     // final answers of this and other chats go first.
     if (!this.opts.throttle.hasRoom()) return;
-    const pieces = splitTelegramHtml(this.render(markdown));
+    const pieces = this.preview.pieces(markdown);
     if (pieces.length === 0) {
       this.shown = markdown;
       return;
