@@ -151,8 +151,7 @@ export class AnswerStream {
     try {
       return markdownToTelegramHtml(markdown);
     } catch (err) {
-      if (!this.renderFailed)
-        this.opts.log.warn({ err, length: markdown.length }, 'Markdown conversion failed; sent as plain text');
+      this.opts.log.warn({ err, length: markdown.length }, 'Markdown conversion failed; sent as plain text');
       this.renderFailed = true;
       return escapeHtml(markdown).trim();
     }
@@ -162,9 +161,12 @@ export class AnswerStream {
   private async frame(): Promise<void> {
     const markdown = this.latest;
     if (this.closed || markdown === this.shown) return;
-    // The bot is near its limit: skip this frame (the next interval tries again), so the
-    // final answers of this and other chats go first.
-    if (!this.opts.throttle.hasRoom()) return;
+    // The bot is near its limit: skip this frame, so the final answers of this and other
+    // chats go first. The next frame is a whole interval away, as after a frame shown.
+    if (!this.opts.throttle.hasRoom()) {
+      this.lastFrameAt = Date.now();
+      return;
+    }
     const pieces = this.preview.pieces(markdown);
     if (pieces.length === 0) {
       this.shown = markdown;
