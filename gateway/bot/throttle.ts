@@ -27,8 +27,9 @@ interface Waiter {
  * each call, Telegram never sees more than `perSecond` of them within a second.
  *
  * Calls that may be skipped (streaming frames, the typing indicator) ask `hasRoom` first:
- * they go only while nothing waits and more than a third of the second's budget is left,
- * which keeps that third for final answers.
+ * they go only while nothing waits and more than a third of the second's budget is left
+ * (rounded down, so a bot limited to 1 or 2 a second still shows them when idle), which
+ * keeps that third for final answers.
  */
 export class BotThrottle {
   /** Writes started and not yet answered. */
@@ -48,7 +49,7 @@ export class BotThrottle {
 
   /** Whether a call that may be skipped should go now (see the class comment). */
   hasRoom(): boolean {
-    return this.waiting.length === 0 && this.pausedFor() === 0 && this.left() >= 1 + this.perSecond / 3;
+    return this.waiting.length === 0 && this.pausedFor() === 0 && this.left() >= 1 + Math.floor(this.perSecond / 3);
   }
 
   /**

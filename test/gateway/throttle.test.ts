@@ -101,6 +101,15 @@ describe('BotThrottle', () => {
     expect(at).toEqual([4_000]);
   });
 
+  it('lets optional calls go at low rates too, when the bot is idle', async () => {
+    const slow = new BotThrottle(1);
+    expect(slow.hasRoom()).toBe(true);
+    (await slow.acquire())();
+    expect(slow.hasRoom()).toBe(false);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(slow.hasRoom()).toBe(true);
+  });
+
   it('refuses a rate that is not positive', () => {
     expect(() => new BotThrottle(0)).toThrow('perSecond must be positive, got 0');
   });
