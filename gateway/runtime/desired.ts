@@ -31,11 +31,12 @@ export interface DesiredBot {
 export function loadDesiredBots(db: Db, sealer: Sealer, config: Config): DesiredBot[] {
   const bots: DesiredBot[] = [];
   const platformToken = config.TELEGRAM_BOT_TOKEN;
+  const platformBotId = platformToken ? Number(platformToken.split(':')[0]) : undefined;
   if (platformToken) {
     bots.push({
       key: PLATFORM_BOT_ID,
       scope: { kind: 'platform' },
-      telegramBotId: Number(platformToken.split(':')[0]),
+      telegramBotId: platformBotId as number,
       label: 'platform bot',
       version: createHash('sha256').update(platformToken).digest('hex').slice(0, 16),
       webhookSecret: platformWebhookSecret(config.masterKey),
@@ -44,6 +45,10 @@ export function loadDesiredBots(db: Db, sealer: Sealer, config: Config): Desired
     });
   }
   for (const b of listRunnableBotsAcrossTenants(db)) {
+    // The platform bot's own token stored as a tenant's (the CLI refuses it, but the
+    // environment may have changed since): one token polled twice would have each bot
+    // take the other's updates, so the platform bot keeps it.
+    if (b.telegram_bot_id === platformBotId) continue;
     const webhookSecret = tenantWebhookSecret(config.masterKey, b.id);
     bots.push({
       key: b.id,

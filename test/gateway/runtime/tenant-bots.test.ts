@@ -13,6 +13,7 @@ import {
   setTenantBotHealth,
 } from '../../../core/tenancy/bots.js';
 import { createTenant, setTenantStatus } from '../../../core/tenancy/tenants.js';
+import { loadDesiredBots } from '../../../gateway/runtime/desired.js';
 import { tenantBotRemove, tenantBotSet, tenantBotShow } from '../../../scripts/cli/bots.js';
 import type { CliCommand, CliContext } from '../../../scripts/cli/runtime.js';
 import { tenantCreate } from '../../../scripts/cli/tenant.js';
@@ -141,6 +142,19 @@ describe("a tenant's own bot", () => {
     expect(listRunnableBotsAcrossTenants(t.db)).toEqual([]);
     // The gateway's health reports never undo an operator's "disabled".
     expect(setTenantBotHealth(t.db, tenantId, a.bot.id, { status: 'active' })).toBe(false);
+  });
+
+  it("is not run when it holds the platform bot's token: the platform bot keeps it", async () => {
+    const platform = telegram.addBot({ username: 'AnvilPlatformBot' });
+    const other = telegram.addBot({ username: 'DeltaOwnBot' });
+    // Stored before TELEGRAM_BOT_TOKEN named the same bot (the CLI refuses it now).
+    await setTenantBot(t.db, t.sealer, tenantId, verified(platform), { actor: 'test' });
+    await setTenantBot(t.db, t.sealer, otherTenantId, verified(other), { actor: 'test' });
+    const desired = loadDesiredBots(t.db, t.sealer, { ...config, TELEGRAM_BOT_TOKEN: platform.token });
+    expect(desired.map((b) => [b.label, b.scope.kind])).toEqual([
+      ['platform bot', 'platform'],
+      ['@DeltaOwnBot', 'tenant'],
+    ]);
   });
 
   it('is removed with its token; removing it twice says there is none', async () => {
