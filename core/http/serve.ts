@@ -74,7 +74,7 @@ export function closeServer(server: Server, graceMs = 5_000): Promise<void> {
 }
 
 /** Signals closer together than this are one request delivered twice (see `onShutdown`). */
-export const REPEAT_SIGNAL_MS = 1_000;
+const REPEAT_SIGNAL_MS = 1_000;
 
 /** The longest a clean shutdown may take before the process exits anyway. */
 export const SHUTDOWN_DEADLINE_MS = 15_000;

@@ -42,8 +42,9 @@ interface LinkRow {
   tenant_id: string;
   user_id: string;
 }
-const LINK_ANY =
-  'SELECT tenant_id, user_id FROM telegram_links WHERE telegram_user_id = ? ORDER BY coalesce(chosen_at, linked_at) DESC, linked_at DESC, rowid DESC LIMIT 1';
+/** The account's teams, the one the platform bot talks for first: chosen (with /team) or joined last. */
+const CURRENT_FIRST = 'ORDER BY coalesce(l.chosen_at, l.linked_at) DESC, l.linked_at DESC, l.rowid DESC';
+const LINK_ANY = `SELECT tenant_id, user_id FROM telegram_links AS l WHERE telegram_user_id = ? ${CURRENT_FIRST} LIMIT 1`;
 const LINK_IN_TENANT =
   'SELECT tenant_id, user_id FROM telegram_links WHERE telegram_user_id = ? AND tenant_id = ? ORDER BY linked_at DESC LIMIT 1';
 
@@ -61,7 +62,7 @@ export function membershipsOf(db: Db, telegramUserId: number): Membership[] {
     .prepare<Membership>(
       `SELECT t.id AS tenantId, t.slug AS slug, t.name AS name, u.role AS role
        FROM telegram_links l JOIN tenants t ON t.id = l.tenant_id JOIN tenant_users u ON u.id = l.user_id
-       WHERE l.telegram_user_id = ? ORDER BY coalesce(l.chosen_at, l.linked_at) DESC, l.linked_at DESC, l.rowid DESC`,
+       WHERE l.telegram_user_id = ? ${CURRENT_FIRST}`,
     )
     .all(telegramUserId);
 }

@@ -1,4 +1,5 @@
 import type { Context } from 'grammy';
+import { placeOf } from '../features/guards.js';
 
 /** Commands that must never wait behind a chat's running answer. */
 export const CONTROL_COMMANDS: ReadonlySet<string> = new Set(['stop', 'help']);
@@ -23,12 +24,9 @@ export function controlCommand(ctx: Context): string | undefined {
  * each topic has a conversation of its own. Undefined for updates without a chat.
  */
 export function laneOf(ctx: Context): string | undefined {
-  const chat = ctx.chat;
-  if (!chat) return undefined;
-  const msg = ctx.msg;
-  return chat.type !== 'private' && msg?.is_topic_message && msg.message_thread_id !== undefined
-    ? `${chat.id}:${msg.message_thread_id}`
-    : String(chat.id);
+  if (!ctx.chat) return undefined;
+  const { chatId, threadId } = placeOf(ctx);
+  return threadId === null ? String(chatId) : `${chatId}:${threadId}`;
 }
 
 /**

@@ -20,7 +20,7 @@ import { replies } from '../bot/replies.js';
 import { ModelCallError, type ModelFailure, type ModelStream } from '../model-client.js';
 import { escapeHtml } from '../render/escape.js';
 import { stripMention } from './groups.js';
-import { formatCount, isGroupChat, placeOf, requireActive } from './guards.js';
+import { formatCount, isGroupChat, messageSource, placeOf, requireActive } from './guards.js';
 import { systemPrompt } from './system-prompt.js';
 
 /** Tokens of earlier conversation sent with each question. */
@@ -113,7 +113,7 @@ async function answer(
     // A message is processed again when a restart cut its answer short (a stored webhook
     // update) or came before its update was confirmed (long polling): the question is then
     // stored already, maybe the answer too, and neither is stored or asked twice.
-    const source = `telegram:${ctx.me.id}:${chat.id}:${ctx.msg?.message_id}`;
+    const source = messageSource(ctx);
     const asked = findMessageBySource(deps.db, tenant.id, source);
     const answeredBefore = asked && findMessageBySource(deps.db, tenant.id, `${source}:answer`);
     if (answeredBefore) {

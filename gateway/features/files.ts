@@ -8,7 +8,7 @@ import { userFeatures } from '../../core/tenancy/access.js';
 import type { LinkedMember } from '../../core/tenancy/members.js';
 import { loadTenantContext } from '../../core/tenancy/tenants.js';
 import type { BotContext } from '../bot/context.js';
-import { requireActive } from './guards.js';
+import { messageSource, requireActive } from './guards.js';
 
 /** The largest file the Bot API lets a bot download (getFile: "up to 20MB in size"). */
 export const TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024;
@@ -104,7 +104,7 @@ async function receive(ctx: BotContext, member: LinkedMember, file: IncomingFile
   const { deps, log } = ctx.anvil;
   const updateId = ctx.update.update_id;
   // A message processed again (a restart cut its handling short) keeps its one document.
-  const source = `telegram:${ctx.me.id}:${ctx.chat?.id}:${ctx.msg?.message_id}`;
+  const source = messageSource(ctx);
   const already = findDocumentBySource(deps.db, member.tenant.id, source);
   if (already) return void (await ctx.reply(fileReplies.saved(already.title, formatBytes(already.size_bytes))));
   let filePath: string | undefined;

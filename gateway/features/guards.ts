@@ -1,3 +1,4 @@
+import type { Context } from 'grammy';
 import type { Chat, User } from 'grammy/types';
 import type { ChatPlace } from '../../core/conversations.js';
 import type { TelegramIdentity } from '../../core/tenancy/invites.js';
@@ -14,7 +15,7 @@ export function isGroupChat(chat: Chat | undefined): boolean {
  * Where an update's conversation lives: the private chat, or the group and its forum topic
  * (shared by the group's members).
  */
-export function placeOf(ctx: BotContext): ChatPlace {
+export function placeOf(ctx: Context): ChatPlace {
   const msg = ctx.msg;
   const group = isGroupChat(ctx.chat);
   return {
@@ -22,6 +23,14 @@ export function placeOf(ctx: BotContext): ChatPlace {
     threadId: group && msg?.is_topic_message ? (msg.message_thread_id ?? null) : null,
     shared: group,
   };
+}
+
+/**
+ * Where a message came from, for what must be stored once however often it is processed
+ * (a replayed update): 'telegram:<bot id>:<chat id>:<message id>'.
+ */
+export function messageSource(ctx: Context): string {
+  return `telegram:${ctx.me.id}:${ctx.chat?.id}:${ctx.msg?.message_id}`;
 }
 
 /** The Telegram account behind an update, as invites and pairing record it. */

@@ -35,16 +35,16 @@ const unauthorized = {
 export function webhookRoutes(intake: WebhookIntake): Hono {
   const { db, config, logger } = intake;
   const platformSecret = config.TELEGRAM_BOT_TOKEN ? platformWebhookSecret(config.masterKey) : undefined;
+  /** The bot's tenant (null: the platform bot) and the secret its deliveries carry. */
+  const webhookTarget = (botId: string): { tenant_id: string | null; secret: string } | undefined => {
+    if (botId === PLATFORM_BOT_ID) return platformSecret ? { tenant_id: null, secret: platformSecret } : undefined;
+    const bot = findWebhookTargetAcrossTenants(db, botId);
+    return bot && { tenant_id: bot.tenant_id, secret: tenantWebhookSecret(config.masterKey, botId) };
+  };
   const app = new Hono();
   app.post('/telegram/:botId', async (c) => {
     const botId = c.req.param('botId');
-    const tenantBot = botId === PLATFORM_BOT_ID ? undefined : findWebhookTargetAcrossTenants(db, botId);
-    const target =
-      botId === PLATFORM_BOT_ID
-        ? platformSecret
-          ? { tenant_id: null, secret: platformSecret }
-          : undefined
-        : tenantBot && { tenant_id: tenantBot.tenant_id, secret: tenantWebhookSecret(config.masterKey, botId) };
+    const target = webhookTarget(botId);
     // Unknown bot and wrong secret look the same from outside.
     if (!target || !secretMatches(c.req.header('x-telegram-bot-api-secret-token'), target.secret)) {
       return c.json(unauthorized, 401);
