@@ -72,7 +72,9 @@ async function admit(ctx: BotContext, member: LinkedMember): Promise<string | un
   const { limits } = tenantContextOf(db, tenant);
   if (!userFeatures(limits, user).includes('chat')) return void (await ctx.reply(replies.noChatFeature));
   if (limits.messagesPerDay !== null) {
-    // Counted as the proxy counts them (its ledger), so both refuse at the same message.
+    // Counted as the proxy counts them (its ledger rows, written when a request ends). The
+    // proxy stays the judge: answers still running are not in the count, and it refuses
+    // those that pass here when the day is full.
     if (messagesToday(db, tenant.id, null) >= limits.messagesPerDay) {
       return void (await ctx.reply(replies.dailyLimit(limits.messagesPerDay)));
     }
