@@ -1,6 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { ChatTurn } from '../core/conversations.js';
+import { GPU_BUSY_CODES } from '../core/errors.js';
 
 /**
  * How a model call through the proxy failed, in terms the bot can explain to a person.
@@ -181,7 +182,7 @@ async function refusal(res: IncomingMessage, status: number): Promise<ModelFailu
   }
   // The GPU's queue is full or too slow: a 429 as well, but nothing the plan limits.
   const code = res.headers['x-anvil-error-code'];
-  if (status === 429 && (code === 'gpu_busy' || code === 'gpu_queue_full')) {
+  if (status === 429 && Object.values<unknown>(GPU_BUSY_CODES).includes(code)) {
     return { kind: 'unavailable', message, requestId };
   }
   if (status === 429) {

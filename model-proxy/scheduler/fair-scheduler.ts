@@ -1,4 +1,4 @@
-import { LimitError, NotFoundError, UpstreamUnavailableError } from '../../core/errors.js';
+import { GPU_BUSY_CODES, LimitError, NotFoundError, UpstreamUnavailableError } from '../../core/errors.js';
 import type { OllamaBackend } from '../backends/ollama/client.js';
 import type { BackendPool } from '../backends/pool.js';
 import { DeficitRoundRobin } from './drr.js';
@@ -112,7 +112,7 @@ export class FairScheduler {
           `The GPU is busy: ${queued} ${queued === 1 ? 'request' : 'requests'} of this tenant already ` +
             `waiting for a slot. Retry in ${retry} s.`,
           retry,
-          'gpu_queue_full',
+          GPU_BUSY_CODES.queueFull,
         ),
       );
     }
@@ -196,7 +196,7 @@ export class FairScheduler {
     const error = new LimitError(
       `The GPU is busy: the request waited ${waited} s for a free slot. Retry in ${retry} s.`,
       retry,
-      'gpu_busy',
+      GPU_BUSY_CODES.waitedTooLong,
     );
     this.settle(waiter, error, () => waiter.tenant.timedOut++);
   }
