@@ -49,6 +49,32 @@ export function databasePath(dataDir: string): string {
   return path.join(dataDir, 'anvil.sqlite');
 }
 
+/** How long a statement waits for another connection's lock before SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Switches the file to WAL mode. When several services open a fresh (rollback-journal)
+ * file at the same instant, each takes a shared lock and then asks for the exclusive one;
+ * SQLite sees the deadlock and answers all but one SQLITE_BUSY at once, without waiting
+ * out the busy timeout, expecting them to try again. So they do, for as long as the busy
+ * timeout would have let them wait.
+ */
+function switchToWal(sqlite: SQLite.Database): void {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      sqlite.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      const busy = err instanceof SQLite.SqliteError && err.code === 'SQLITE_BUSY';
+      if (!busy || Date.now() >= deadline) throw err;
+      // A short, jittered pause, so the retries of several processes do not collide again.
+      Atomics.wait(sleeper, 0, 0, 2 + Math.random() * 10);
+    }
+  }
+}
+
 /** How a connection is opened. */
 export interface OpenOptions {
   /**
@@ -69,8 +95,8 @@ export function openDb(file: string, options: OpenOptions = {}): Db {
   const sqlite = new SQLite(file);
   // The busy timeout comes first: switching a new file to WAL needs a lock that another
   // service starting at the same moment may hold.
-  sqlite.pragma('busy_timeout = 5000');
-  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  switchToWal(sqlite);
   sqlite.pragma('synchronous = NORMAL'); // durable across process crashes in WAL mode
   sqlite.pragma('foreign_keys = ON');
   let checkpointer: Checkpointer | undefined;

@@ -1,6 +1,8 @@
+import { once } from 'node:events';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Db, databasePath, openDb } from '../../core/db/index.js';
 import { MIGRATIONS_DIR, MigrationError, migrate, pendingMigrations } from '../../core/db/migrate.js';
@@ -53,6 +55,31 @@ describe('openDb', () => {
     expect(db.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.sqlite.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(db.sqlite.pragma('busy_timeout', { simple: true })).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('switches a new file to WAL while another service is writing to it, once the write ends', async () => {
+    // Another service holds the write lock on a file still in rollback mode, as when all
+    // three services start on an empty data directory at once. SQLite refuses the switch
+    // to WAL at once then (it does not wait out the busy timeout), so openDb must retry.
+    const file = path.join(dir, 'busy.sqlite');
+    const writer = new Worker(
+      [
+        "const SQLite = require('better-sqlite3');",
+        `const db = new SQLite(${JSON.stringify(file)});`,
+        "db.exec('CREATE TABLE t (x)');",
+        "db.exec('BEGIN IMMEDIATE');",
+        "require('node:worker_threads').parentPort.postMessage('locked');",
+        "setTimeout(() => { db.exec('COMMIT'); db.close(); }, 300);",
+      ].join('\n'),
+      { eval: true },
+    );
+    await once(writer, 'message');
+    const started = Date.now();
+    const db = openDb(file);
+    opened.push(db);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(db.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
+    await once(writer, 'exit');
   });
 
   it('enforces foreign keys', () => {
