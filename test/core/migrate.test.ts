@@ -69,15 +69,13 @@ describe('openDb', () => {
         "db.exec('CREATE TABLE t (x)');",
         "db.exec('BEGIN IMMEDIATE');",
         "require('node:worker_threads').parentPort.postMessage('locked');",
-        "setTimeout(() => { db.exec('COMMIT'); db.close(); }, 300);",
+        "setTimeout(() => { db.exec('COMMIT'); db.close(); }, 1000);",
       ].join('\n'),
       { eval: true },
     );
     await once(writer, 'message');
-    const started = Date.now();
     const db = openDb(file);
     opened.push(db);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
     expect(db.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
     await once(writer, 'exit');
   });
