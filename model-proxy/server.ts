@@ -30,6 +30,8 @@ export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 /** Tuning of the proxy beyond the environment (tests shorten the intervals). */
 export interface ProxyTuning {
   healthIntervalMs: number;
+  /** Longest a health check may take (default: the interval, clamped to 0.5–5 s). */
+  healthTimeoutMs?: number;
   maxWaitMs: number;
   maxQueuedPerTenant: number;
 }
@@ -71,6 +73,7 @@ export function createModelProxy(deps: ModelProxyDeps): ModelProxy {
   const pool = new BackendPool(config.OLLAMA_URLS, {
     slotsPerBackend: config.OLLAMA_SLOTS,
     healthIntervalMs: tuning.healthIntervalMs,
+    healthTimeoutMs: tuning.healthTimeoutMs,
   });
   const scheduler = new FairScheduler(pool, {
     maxWaitMs: tuning.maxWaitMs,

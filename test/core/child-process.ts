@@ -12,40 +12,75 @@ export interface ChildResult {
 /** Absolute path of a core module, for `import` lines of child scripts. */
 export const coreModule = (relative: string): string => JSON.stringify(path.resolve('core', relative));
 
+/** The line a child writes to stderr when it waits at `startTogether()`. */
+const READY = '@ready\n';
+
 /**
- * Writes `body` as an ES module script into `dir` and returns a function that runs it with
- * tsx. The script may read `process.env`; `START_AT` (epoch ms) lets several copies start
- * their work at the same instant after their slow start-up: `await startTogether()`.
+ * Writes `body` as an ES module script into `dir` and returns a function that runs one
+ * copy of it with tsx per environment given, and reports how each ended. The script may
+ * read `process.env`. `await startTogether()` holds each copy until every copy has reached
+ * that line (or ended), then releases them all at once: their start-up takes seconds and
+ * varies, so a fixed start time would not make them meet.
  */
 export function childScript(
   dir: string,
   name: string,
   body: string,
-): (env: Record<string, string>) => Promise<ChildResult> {
+): (envs: Record<string, string>[]) => Promise<ChildResult[]> {
   const file = path.join(dir, `${name}.mts`);
   writeFileSync(
     file,
     [
-      'const startTogether = async () => {',
-      '  const wait = Number(process.env.START_AT) - Date.now();',
-      '  if (wait > 0) await new Promise((r) => setTimeout(r, wait));',
-      '};',
+      'const startTogether = () =>',
+      '  new Promise<void>((resolve) => {',
+      "    process.stdin.once('data', () => {",
+      '      process.stdin.destroy();',
+      '      resolve();',
+      '    });',
+      `    process.stderr.write(${JSON.stringify(READY)});`,
+      '  });',
       body,
     ].join('\n'),
   );
-  return (env) =>
-    new Promise((resolve) => {
-      const child = spawn(path.resolve('node_modules/.bin/tsx'), [file], {
-        env: { PATH: process.env.PATH, ...env },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => {
-        stdout += d;
-      });
-      child.stderr.on('data', (d) => {
-        stderr += d;
-      });
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+  return (envs) => {
+    const children = envs.map((env) =>
+      spawn(path.resolve('node_modules/.bin/tsx'), [file], { env: { PATH: process.env.PATH, ...env } }),
+    );
+    let waiting = children.length;
+    const arrived = () => {
+      if (--waiting > 0) return;
+      for (const child of children) if (child.exitCode === null) child.stdin.end('go\n');
+    };
+    return Promise.all(
+      children.map(
+        (child) =>
+          new Promise<ChildResult>((resolve) => {
+            let stdout = '';
+            let stderr = '';
+            let counted = false;
+            const count = () => {
+              if (!counted) {
+                counted = true;
+                arrived();
+              }
+            };
+            child.stdin.on('error', () => {}); // a child that ended early closed its stdin
+            child.stdout.on('data', (d) => {
+              stdout += d;
+            });
+            child.stderr.on('data', (d) => {
+              stderr += d;
+              if (stderr.includes(READY)) {
+                stderr = stderr.replace(READY, '');
+                count();
+              }
+            });
+            child.on('close', (code) => {
+              count();
+              resolve({ code, stdout, stderr });
+            });
+          }),
+      ),
+    );
+  };
 }

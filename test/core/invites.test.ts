@@ -240,8 +240,11 @@ describe('redeemInvite', () => {
         'process.stdout.write(JSON.stringify(out));',
       ].join('\n'),
     );
-    const env = { DB_FILE: databasePath(t.dir), CODE: inv.code, START_AT: String(Date.now() + 3_000) };
-    const results = await Promise.all([run({ ...env, TG_USER: '1' }), run({ ...env, TG_USER: '2' })]);
+    const env = { DB_FILE: databasePath(t.dir), CODE: inv.code };
+    const results = await run([
+      { ...env, TG_USER: '1' },
+      { ...env, TG_USER: '2' },
+    ]);
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     const outs = results.map((r) => JSON.parse(r.stdout) as { ok: boolean; code?: string; user?: string });
     expect(outs.filter((o) => o.ok)).toHaveLength(1);

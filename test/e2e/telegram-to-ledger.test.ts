@@ -111,10 +111,10 @@ describe('a Telegram message, end to end', () => {
   });
 
   it('an unknown sender gets the onboarding reply and no model call is made', async () => {
-    const calls = ollama.requests.length;
+    const calls = ollama.calls().length;
     const reply = await ask(STRANGER, 'hello, who are you?');
     expect(reply).toMatch(/invited teams only/);
-    expect(ollama.requests.length).toBe(calls);
+    expect(ollama.calls().length).toBe(calls);
     expect(ledger()).toHaveLength(0);
   });
 
@@ -136,7 +136,7 @@ describe('a Telegram message, end to end', () => {
   it("a linked user's question is answered with the model's text and metered exactly to the tenant", async () => {
     const reply = await ask(ANN, 'What is the yield strength of S355?');
     expect(reply).toBe(ANSWER);
-    const seen = ollama.requests.filter((r) => r.path === '/api/chat').at(-1)!;
+    const seen = ollama.calls().at(-1)!;
     const rows = ledger();
     expect(rows).toHaveLength(1);
     const userId = (
@@ -172,7 +172,7 @@ describe('a Telegram message, end to end', () => {
 
   it('the second question carries the first exchange as history', async () => {
     await ask(ANN, 'And S235?');
-    const body = ollama.requests.filter((r) => r.path === '/api/chat').at(-1)!.body as {
+    const body = ollama.calls().at(-1)!.body as {
       messages: { role: string; content: string }[];
     };
     expect(body.messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
@@ -195,11 +195,11 @@ describe('a Telegram message, end to end', () => {
 
   it('a suspended tenant gets a clear sentence and no model call', async () => {
     await anvil(['tenant', 'suspend', 'abc-steel']);
-    const calls = ollama.requests.length;
+    const calls = ollama.calls().length;
     expect(await ask(ANN, 'Still there?')).toBe(
       "ABC Steel's assistant is paused right now. Please contact your admin.",
     );
-    expect(ollama.requests.length).toBe(calls);
+    expect(ollama.calls().length).toBe(calls);
     await anvil(['tenant', 'resume', 'abc-steel']);
     expect(said(ANN.id).at(-1)).toMatch(/paused/);
   });

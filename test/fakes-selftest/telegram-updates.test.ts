@@ -38,9 +38,9 @@ describe('fake Telegram updates', () => {
   });
 
   it('answers 409 to the older of two concurrent getUpdates and while a webhook is set', async () => {
-    const { bot } = await setup();
+    const { f, bot } = await setup();
     const first = apiError(bot.api.getUpdates({ timeout: 10 }));
-    await new Promise((r) => setTimeout(r, 50));
+    await f.waitForCall((c) => c.method === 'getUpdates'); // the first is waiting at the fake
     const second = bot.api.getUpdates({ timeout: 0 });
     const err = await first;
     expect(err.error_code).toBe(409);

@@ -32,8 +32,13 @@ export interface FakeOllamaFault {
 export interface FakeOllama {
   /** Base URL, `http://127.0.0.1:PORT` (use `${url}/v1` for OpenAI clients). */
   url: string;
-  /** Every request received, in arrival order. */
+  /** Every request received, in arrival order (the proxy's health checks too). */
   requests: FakeOllamaRequestRecord[];
+  /**
+   * The requests to one path (default `/api/chat`, the model calls), in arrival order.
+   * Count these, not `requests`: a health check (`GET /api/tags`) may arrive at any time.
+   */
+  calls(path?: string): FakeOllamaRequestRecord[];
   /** Changes options for requests that arrive from now on. */
   configure(opts: Partial<FakeOllamaOptions>): void;
   /** Answers the next `count` requests with `status` and `{"error": "..."}` (OpenAI shape on /v1). */
@@ -148,6 +153,7 @@ export async function startFakeOllama(opts: FakeOllamaOptions = {}): Promise<Fak
   return {
     url: server.url,
     requests,
+    calls: (path = '/api/chat') => requests.filter((r) => r.path === path),
     configure(patch) {
       options = resolveOptions(options, patch);
     },

@@ -32,7 +32,10 @@ const until = async (check: () => boolean) => {
 beforeAll(async () => {
   t = tempDb();
   fake = await startFakeOllama({ tokens: 5, models: ['llama3.1:8b', 'nomic-embed-text', 'qwen2.5:72b'] });
-  proxy = await startTestProxy(t.db, testConfig(t.dir, { OLLAMA_URLS: fake.url }), { healthIntervalMs: 200 });
+  proxy = await startTestProxy(t.db, testConfig(t.dir, { OLLAMA_URLS: fake.url }), {
+    healthIntervalMs: 200,
+    healthTimeoutMs: 5_000,
+  });
   const starter = await createTenant(t.db, t.sealer, { name: 'ABC Steel', slug: 'abc-steel' }, { actor: 'test' });
   starterId = starter.id;
   starterKey = (await createApiKey(t.db, starter.id, { name: 'ci' }, { actor: 'test' })).key;

@@ -22,6 +22,7 @@ beforeAll(async () => {
   b = await startFakeOllama({ firstChunkDelayMs: 40 });
   proxy = await startTestProxy(t.db, testConfig(t.dir, { OLLAMA_URLS: `${a.url},${b.url}`, OLLAMA_SLOTS: '2' }), {
     healthIntervalMs: 100,
+    healthTimeoutMs: 5_000, // a stalled test process must not take a live backend out
   });
 });
 

@@ -247,7 +247,7 @@ describe('/stop', () => {
         h.telegram.calls.indexOf(c) >= since,
       10_000,
     );
-    expect(Date.now() - stoppedAt).toBeLessThan(3_000);
+    expect(Date.now() - stoppedAt).toBeLessThan(6_000); // the stream would run 10 s
     const text = String(final.params.text);
     expect(text).toMatch(/^part0 part1 part2 part3 [^\n]*\n\n<i>Stopped\.<\/i>$/);
     expect(text).not.toContain('part99');

@@ -170,7 +170,7 @@ describe('an enabled group', () => {
 
   it('answers two topics side by side, and /stop ends only the answer of its own topic', async () => {
     reply = Array.from({ length: 40 }, (_, i) => `t${i}`).join(' ');
-    h.ollama.configure({ tokens: 40, chunkDelayMs: 100 });
+    h.ollama.configure({ tokens: 40, chunkDelayMs: 200 }); // 8 s answers: room for the steps below
     const since = h.telegram.calls.length;
     const calls = h.modelCalls().length;
     bot.send(ANN, '@AnvilPlatformBot a long one in topic eleven', { chat: GROUP, thread: 11 });

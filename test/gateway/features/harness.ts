@@ -188,10 +188,10 @@ export async function startHarness(ollamaOpts: FakeOllamaOptions = {}): Promise<
       });
       return done.user;
     },
-    modelCalls: () => ollama.requests.filter((r) => r.path === '/api/chat'),
+    modelCalls: () => ollama.calls(),
     lastPrompt: () =>
       (
-        ollama.requests.filter((r) => r.path === '/api/chat').at(-1)?.body as {
+        ollama.calls().at(-1)?.body as {
           messages: { role: string; content: string }[];
         }
       )?.messages ?? [],

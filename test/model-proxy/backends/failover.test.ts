@@ -24,7 +24,11 @@ beforeAll(async () => {
   // that dies catches its requests before their first byte.
   const opts = { tokens: 3, firstChunkDelayMs: 40, chunkDelayMs: 0 };
   [left, right] = await Promise.all([startFakeOllama(opts), startFakeOllama(opts)]);
-  pool = new BackendPool([left.url, right.url], { slotsPerBackend: 4, healthIntervalMs: HEALTH_INTERVAL_MS });
+  pool = new BackendPool([left.url, right.url], {
+    slotsPerBackend: 4,
+    healthIntervalMs: HEALTH_INTERVAL_MS,
+    healthTimeoutMs: 5_000, // a stalled test process must not take a live backend out
+  });
   rounds = watchHealthRounds(pool);
   pool.start();
   await pool.checkNow();
