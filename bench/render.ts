@@ -7,12 +7,17 @@
  * (headings, bold, links, lists, a table per section, as models write them) this measures
  * one frame each way, and all the frames of the answer streamed 40 characters per frame
  * (about 30 tokens a second at one frame per 400 ms).
- * Prints a table and writes bench/results/render.json.
+ *
+ * A second table converts hostile answers (emphasis delimiters by the thousand, which
+ * marked matches in time growing with the square of their number) with the converter's
+ * guard (MAX_INLINE_DELIMITERS) and without it, once each: the gateway's event loop is
+ * blocked for that long, for every tenant.
+ * Prints the tables and writes bench/results/render.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { DRAFT_INTERVAL_MS } from '../gateway/bot/answer-stream.js';
 import { FrameRenderer } from '../gateway/render/frames.js';
-import { markdownToTelegramHtml } from '../gateway/render/markdown.js';
+import { MAX_INLINE_DELIMITERS, markdownToTelegramHtml } from '../gateway/render/markdown.js';
 import { splitTelegramHtml } from '../gateway/render/split.js';
 
 const SIZES_KB = [1, 4, 10, 40];
@@ -85,8 +90,45 @@ for (const r of rows) {
     `| ${r.kb} KB | ${r.pieces} | ${f(r.renderMs)} ms | ${f(r.splitMs)} ms | ${f(r.wholeMs)} ms (${share(r.wholeMs)}) | ${f(r.previewMs)} ms (${share(r.previewMs)}) | ${Math.round(r.streamWholeMs)} / ${Math.round(r.streamPreviewMs)} ms |`,
   );
 }
+
+/** Milliseconds of one call. */
+function once(f: () => unknown): number {
+  const t = process.hrtime.bigint();
+  f();
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+/** `unit` repeated to `size` characters, in paragraphs of `perParagraph` units. */
+const hostileOf = (unit: string, size: number, perParagraph = Number.POSITIVE_INFINITY) => {
+  const paragraph = perParagraph === Number.POSITIVE_INFINITY ? unit.repeat(size) : `${unit.repeat(perParagraph)}\n\n`;
+  return paragraph.repeat(Math.ceil(size / paragraph.length)).slice(0, size);
+};
+const HOSTILE_KB = [10, 40];
+const hostile = [
+  { what: '`_a` in one paragraph', unit: '_a', perParagraph: Number.POSITIVE_INFINITY },
+  { what: '`*a` in one paragraph', unit: '*a', perParagraph: Number.POSITIVE_INFINITY },
+  // The worst the guard lets through: paragraphs just at the limit, back to back.
+  { what: `\`_a\` in paragraphs of ${MAX_INLINE_DELIMITERS}`, unit: '_a', perParagraph: MAX_INLINE_DELIMITERS },
+].flatMap(({ what, unit, perParagraph }) =>
+  HOSTILE_KB.map((kb) => {
+    const markdown = hostileOf(unit, kb * 1024, perParagraph);
+    return {
+      what,
+      kb,
+      guardedMs: once(() => markdownToTelegramHtml(markdown)),
+      unguardedMs: once(() => markdownToTelegramHtml(markdown, Number.POSITIVE_INFINITY)),
+    };
+  }),
+);
+console.log(`\nHostile answers, one conversion each (guard: ${MAX_INLINE_DELIMITERS} delimiters per inline run)\n`);
+console.log('| answer | size | with the guard | without |');
+console.log('| --- | --- | --- | --- |');
+for (const h of hostile) {
+  console.log(`| ${h.what} | ${h.kb} KB | ${f(h.guardedMs)} ms | ${f(h.unguardedMs)} ms |`);
+}
+
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(
   'bench/results/render.json',
-  `${JSON.stringify({ at: new Date().toISOString(), node: process.version, runs: RUNS, rows }, null, 2)}\n`,
+  `${JSON.stringify({ at: new Date().toISOString(), node: process.version, runs: RUNS, rows, hostile }, null, 2)}\n`,
 );

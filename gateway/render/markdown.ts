@@ -8,10 +8,44 @@ import { decodeEntities, escapeAttribute, escapeHtml, htmlToPlainText } from './
  * monospaced `<pre>` block, horizontal rules a line of box-drawing characters. Every other
  * character is escaped, so raw HTML in the answer shows as text instead of breaking the
  * message. Blockquotes are not nested (Telegram refuses that), nor is code put inside links.
+ * A run of inline text with more than `maxInlineDelimiters` emphasis delimiters is shown as
+ * plain text (see MAX_INLINE_DELIMITERS).
  */
-export function markdownToTelegramHtml(markdown: string): string {
-  const tokens = new Lexer({ gfm: true, breaks: false }).lex(markdown);
+export function markdownToTelegramHtml(markdown: string, maxInlineDelimiters = MAX_INLINE_DELIMITERS): string {
+  const tokens = new GuardedLexer(maxInlineDelimiters).lex(markdown);
   return blocks(tokens, { quoteDepth: 0, listDepth: 0 }).trim();
+}
+
+/**
+ * Most emphasis delimiters (`*`, `_`, `~`) one run of inline text (a paragraph, a heading,
+ * a table cell) may hold and still be formatted; past it the run is shown as plain text.
+ * marked looks ahead for the closer of every delimiter, so its time grows with the square
+ * of their number: `_a` repeated 40,000 times in one paragraph took 9 s, and every chat of
+ * every tenant waits while the gateway's event loop is blocked. Real answers hold a few
+ * dozen per paragraph; at this limit a run takes milliseconds (`npm run bench:render`).
+ */
+export const MAX_INLINE_DELIMITERS = 500;
+
+function delimitersIn(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 42 || c === 95 || c === 126) n++; // * _ ~
+  }
+  return n;
+}
+
+/** marked's lexer (GFM), with inline runs of more delimiters than allowed kept as one text token. */
+class GuardedLexer extends Lexer {
+  constructor(private readonly maxDelimiters: number) {
+    super({ gfm: true, breaks: false });
+  }
+
+  override inlineTokens(src: string, tokens: Token[] = []): Token[] {
+    if (delimitersIn(src) <= this.maxDelimiters) return super.inlineTokens(src, tokens);
+    tokens.push({ type: 'text', raw: src, text: src, escaped: false });
+    return tokens;
+  }
 }
 
 interface BlockState {

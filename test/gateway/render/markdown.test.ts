@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { htmlToPlainText } from '../../../gateway/render/escape.js';
-import { markdownToTelegramHtml as md } from '../../../gateway/render/markdown.js';
+import { MAX_INLINE_DELIMITERS, markdownToTelegramHtml as md } from '../../../gateway/render/markdown.js';
 import { parseTelegramHtml } from '../../fakes/telegram-html.js';
 
 /** Parses like Telegram does (strict about `&`); throws on HTML Telegram would refuse. */
@@ -105,5 +105,20 @@ describe('markdownToTelegramHtml', () => {
     expect(parsed.text).toBe(htmlToPlainText(html).trim());
     expect(parsed.text).toContain('loads are > 300 MPa');
     expect(parsed.text).toContain('const ok = a < b && c > d;');
+  });
+
+  it('shows a paragraph with more emphasis delimiters than MAX_INLINE_DELIMITERS as plain text, and formats the rest', () => {
+    // marked's emphasis matching grows with the square of the delimiters in a run; a
+    // hostile answer ("*a" 40,000 times) would block the gateway for seconds.
+    const hostile = '*a'.repeat(MAX_INLINE_DELIMITERS + 1); // one delimiter over
+    const html = md(`**Fine** here.\n\n${hostile}\n\n## Still *formatted*`);
+    expect(html).toBe(`<b>Fine</b> here.\n\n${hostile}\n\n<b>Still <i>formatted</i></b>`);
+    expect(telegram(html).text).toContain(hostile);
+    // At the limit the run is still formatted, as without the guard.
+    const atLimit = '*a'.repeat(MAX_INLINE_DELIMITERS);
+    expect(md(atLimit)).toBe(md(atLimit, Number.POSITIVE_INFINITY));
+    expect(md(atLimit)).toContain('<i>a</i>');
+    // Special characters of the plain run are still escaped.
+    expect(md(`${hostile} <b>&`)).toBe(`${hostile} &lt;b&gt;&amp;`);
   });
 });
