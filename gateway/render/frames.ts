@@ -10,7 +10,7 @@ import { splitTelegramHtml } from './split.js';
  * characters) are split once, except the last, which later text may still fill. Each frame
  * converts only the blocks after that blank line and splits from the last unfinished piece.
  * Messages before it are cut exactly where a split of the whole would cut them, since each
- * cut depends only on the 4096 characters before it.
+ * cut depends only on the text of its own message.
  *
  * Converting block groups apart can differ from converting the whole in places Markdown
  * ties across a blank line (a "loose" list, a reference link defined further down). Frames

@@ -1,6 +1,6 @@
 import { htmlToPlainText } from './escape.js';
 
-/** Telegram's limit on one message's text. */
+/** Telegram's limit on one message's text, counted after entity parsing: the visible text. */
 export const TELEGRAM_MAX_CHARS = 4096;
 
 /** One indivisible unit of Telegram HTML: a tag, a character reference or one character. */
@@ -34,8 +34,8 @@ type Cut = (typeof Cut)[keyof typeof Cut];
 interface Candidate {
   /** Index of the last atom of the piece. */
   end: number;
-  /** HTML length of the piece without the closing tags. */
-  length: number;
+  /** How full the piece is, 0 to 1: of visible characters or of HTML, whichever is fuller. */
+  fill: number;
   open: Atom[];
 }
 
@@ -47,17 +47,25 @@ const closing = (open: Atom[]): string =>
     .join('');
 
 /**
- * Splits Telegram HTML into messages of at most `max` characters each (counting the markup,
- * so the visible text is shorter still) without breaking a tag: a cut inside `<b>…</b>` or
- * `<pre><code …>…</code></pre>` closes the open tags at the end of one piece and reopens them,
- * attributes included, at the start of the next. Cuts fall at block boundaries (a blank line
- * outside any tag) when one lies in the second half of the window, else at a line end, a
- * space, or as a last resort between two characters (never inside a character reference or a
- * surrogate pair). No visible character is lost or repeated; pieces holding only whitespace
+ * Splits Telegram HTML into messages of at most `max` visible characters (in UTF-16 units,
+ * which is never fewer than Telegram counts) and `maxHtml` characters of HTML each, without
+ * breaking a tag: a cut inside `<b>…</b>` or `<pre><code …>…</code></pre>` closes the open
+ * tags at the end of one piece and reopens them, attributes included, at the start of the
+ * next. Cuts fall at block boundaries (a blank line outside any tag) when one lies in the
+ * second half of the window, else at a line end, a space, or as a last resort between two
+ * characters (never inside a character reference or a surrogate pair). No visible character is lost or repeated; pieces holding only whitespace
  * are dropped, since Telegram refuses an empty message.
+ *
+ * Telegram counts its 4096 characters after parsing, so the markup is free, but it also
+ * refuses a message whose formatting is too large in total ("Entities_too_long", at about
+ * 9,500 characters by its developers' estimate, tdlib/telegram-bot-api#165): `maxHtml`,
+ * twice `max` unless given, keeps a link-heavy message well under that.
  */
-export function splitTelegramHtml(html: string, max = TELEGRAM_MAX_CHARS): string[] {
-  if (html.length <= max) return html.trim() === '' ? [] : [html];
+export function splitTelegramHtml(html: string, max = TELEGRAM_MAX_CHARS, maxHtml = 2 * max): string[] {
+  // It fits whole (the visible text is never longer than the HTML).
+  if (html.length <= maxHtml && (html.length <= max || htmlToPlainText(html).length <= max)) {
+    return html.trim() === '' ? [] : [html];
+  }
   const atoms = atomsOf(html);
   const pieces: string[] = [];
   let start = 0;
@@ -65,6 +73,7 @@ export function splitTelegramHtml(html: string, max = TELEGRAM_MAX_CHARS): strin
   while (start < atoms.length) {
     const prefix = open.map((a) => a.raw).join('');
     let length = prefix.length;
+    let visible = 0;
     let stack = open.slice();
     let closeCost = closing(stack).length;
     const best: (Candidate | undefined)[] = [];
@@ -84,12 +93,14 @@ export function splitTelegramHtml(html: string, max = TELEGRAM_MAX_CHARS): strin
           nextStack = stack.slice(0, at);
         }
       }
+      const shown = a.kind === 'char' ? a.visible.length : 0;
       // Always take at least one atom, so a pathological atom cannot stall the loop.
-      if (length + a.raw.length + nextClose > max && i > start) break;
+      if ((visible + shown > max || length + a.raw.length + nextClose > maxHtml) && i > start) break;
       length += a.raw.length;
+      visible += shown;
       stack = nextStack;
       closeCost = nextClose;
-      const candidate: Candidate = { end: i, length, open: stack };
+      const candidate: Candidate = { end: i, fill: Math.max(visible / max, length / maxHtml), open: stack };
       last = candidate;
       best[cutQuality(atoms, i, stack)] = candidate;
     }
@@ -109,7 +120,7 @@ export function splitTelegramHtml(html: string, max = TELEGRAM_MAX_CHARS): strin
     let chosen = last as Candidate;
     for (const quality of [Cut.Block, Cut.Line, Cut.Word]) {
       const c = best[quality];
-      if (c && c.length >= max / 2) {
+      if (c && c.fill >= 0.5) {
         chosen = c;
         break;
       }

@@ -4,11 +4,15 @@ import { markdownToTelegramHtml } from '../../../gateway/render/markdown.js';
 import { splitTelegramHtml, TELEGRAM_MAX_CHARS } from '../../../gateway/render/split.js';
 import { parseTelegramHtml } from '../../fakes/telegram-html.js';
 
-/** Checks what Telegram would: every piece parses and fits; returns the pieces' visible texts. */
+/**
+ * Checks what Telegram would: every piece parses, its visible text fits `max` (in UTF-16
+ * units) and its HTML twice that; returns the pieces' visible texts.
+ */
 function check(pieces: string[], max: number): string[] {
   return pieces.map((p) => {
-    expect(p.length).toBeLessThanOrEqual(max);
+    expect(p.length).toBeLessThanOrEqual(2 * max);
     const parsed = parseTelegramHtml(p, true);
+    expect(parsed.text.length).toBeLessThanOrEqual(max);
     expect(parsed.text.trim()).not.toBe('');
     return htmlToPlainText(p);
   });
@@ -29,6 +33,32 @@ describe('splitTelegramHtml', () => {
     expect(texts.join('')).toBe(html);
     // Every cut falls right after a blank line.
     for (const t of texts.slice(0, -1)) expect(t.endsWith('\n\n')).toBe(true);
+  });
+
+  it('counts the visible text against the limit, not the markup', () => {
+    // 3,900 visible characters in 4,600 of HTML: one message, as Telegram counts.
+    const html = Array.from(
+      { length: 100 },
+      (_, i) => `<b>word ${String(i).padStart(2, '0')}</b> ${'x'.repeat(30)}`,
+    ).join('\n');
+    expect(html.length).toBeGreaterThan(TELEGRAM_MAX_CHARS);
+    expect(htmlToPlainText(html).length).toBeLessThan(TELEGRAM_MAX_CHARS);
+    expect(splitTelegramHtml(html)).toEqual([html]);
+    // Past the limit, each piece is filled by its visible text.
+    const longer = `${html}\n${html}`;
+    const pieces = splitTelegramHtml(longer);
+    expect(pieces).toHaveLength(2);
+    expect(check(pieces, TELEGRAM_MAX_CHARS).join('')).toBe(htmlToPlainText(longer));
+  });
+
+  it('cuts a link-heavy text by its HTML, which Telegram also limits', () => {
+    // Short link texts, long addresses: 800 visible characters in 12,000 of HTML.
+    const link = (i: number) => `<a href="https://example.com/${'p'.repeat(100)}/${i}">l${i}</a>`;
+    const html = Array.from({ length: 100 }, (_, i) => link(i)).join(' ');
+    const pieces = splitTelegramHtml(html);
+    expect(pieces.length).toBeGreaterThan(1);
+    for (const p of pieces) expect(p.length).toBeLessThanOrEqual(2 * TELEGRAM_MAX_CHARS);
+    expect(check(pieces, TELEGRAM_MAX_CHARS).join('')).toBe(htmlToPlainText(html));
   });
 
   it('closes and reopens formatting that spans a cut', () => {
