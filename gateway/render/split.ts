@@ -3,6 +3,9 @@ import { htmlToPlainText } from './escape.js';
 /** Telegram's limit on one message's text, counted after entity parsing: the visible text. */
 export const TELEGRAM_MAX_CHARS = 4096;
 
+/** Formatting entities Telegram keeps in one message; it silently drops those past it. */
+export const TELEGRAM_MAX_ENTITIES = 100;
+
 /** One indivisible unit of Telegram HTML: a tag, a character reference or one character. */
 type Atom =
   | { kind: 'open'; tag: string; raw: string }
@@ -34,7 +37,7 @@ type Cut = (typeof Cut)[keyof typeof Cut];
 interface Candidate {
   /** Index of the last atom of the piece. */
   end: number;
-  /** How full the piece is, 0 to 1: of visible characters or of HTML, whichever is fuller. */
+  /** How full the piece is, 0 to 1: of visible characters, HTML or entities, whichever is fuller. */
   fill: number;
   open: Atom[];
 }
@@ -59,13 +62,19 @@ const closing = (open: Atom[]): string =>
  * Telegram counts its 4096 characters after parsing, so the markup is free, but it also
  * refuses a message whose formatting is too large in total ("Entities_too_long", at about
  * 9,500 characters by its developers' estimate, tdlib/telegram-bot-api#165): `maxHtml`,
- * twice `max` unless given, keeps a link-heavy message well under that.
+ * twice `max` unless given, keeps a link-heavy message well under that. And it keeps only
+ * the first 100 entities of a message (a bold word, a link), dropping the formatting of the
+ * rest without an error: a piece opens at most `maxEntities` tags, reopened ones included.
  */
-export function splitTelegramHtml(html: string, max = TELEGRAM_MAX_CHARS, maxHtml = 2 * max): string[] {
+export function splitTelegramHtml(
+  html: string,
+  max = TELEGRAM_MAX_CHARS,
+  maxHtml = 2 * max,
+  maxEntities = TELEGRAM_MAX_ENTITIES,
+): string[] {
   // It fits whole (the visible text is never longer than the HTML).
-  if (html.length <= maxHtml && (html.length <= max || htmlToPlainText(html).length <= max)) {
-    return html.trim() === '' ? [] : [html];
-  }
+  const fits = html.length <= maxHtml && (html.length <= max || htmlToPlainText(html).length <= max);
+  if (fits && tagsOpenedIn(html) <= maxEntities) return html.trim() === '' ? [] : [html];
   const atoms = atomsOf(html);
   const pieces: string[] = [];
   let start = 0;
@@ -74,6 +83,7 @@ export function splitTelegramHtml(html: string, max = TELEGRAM_MAX_CHARS, maxHtm
     const prefix = open.map((a) => a.raw).join('');
     let length = prefix.length;
     let visible = 0;
+    let entities = open.length;
     let stack = open.slice();
     let closeCost = closing(stack).length;
     const best: (Candidate | undefined)[] = [];
@@ -94,13 +104,18 @@ export function splitTelegramHtml(html: string, max = TELEGRAM_MAX_CHARS, maxHtm
         }
       }
       const shown = a.kind === 'char' ? a.visible.length : 0;
+      const opened = a.kind === 'open' ? 1 : 0;
+      const full =
+        visible + shown > max || length + a.raw.length + nextClose > maxHtml || entities + opened > maxEntities;
       // Always take at least one atom, so a pathological atom cannot stall the loop.
-      if ((visible + shown > max || length + a.raw.length + nextClose > maxHtml) && i > start) break;
+      if (full && i > start) break;
       length += a.raw.length;
       visible += shown;
+      entities += opened;
       stack = nextStack;
       closeCost = nextClose;
-      const candidate: Candidate = { end: i, fill: Math.max(visible / max, length / maxHtml), open: stack };
+      const fill = Math.max(visible / max, length / maxHtml, entities / maxEntities);
+      const candidate: Candidate = { end: i, fill, open: stack };
       last = candidate;
       best[cutQuality(atoms, i, stack)] = candidate;
     }
@@ -134,6 +149,13 @@ export function splitTelegramHtml(html: string, max = TELEGRAM_MAX_CHARS, maxHtm
     open = chosen.open;
   }
   return pieces;
+}
+
+/** How many tags `html` opens. */
+function tagsOpenedIn(html: string): number {
+  let n = 0;
+  for (let at = html.indexOf('<'); at !== -1; at = html.indexOf('<', at + 1)) if (html[at + 1] !== '/') n++;
+  return n;
 }
 
 function pushPiece(pieces: string[], html: string): void {

@@ -82,6 +82,14 @@ describe('fake Telegram through a real grammY Bot', () => {
     expect(fits.text).toHaveLength(4096);
   });
 
+  it('keeps the first 100 entities of a message and drops the rest without an error', async () => {
+    const { bot } = await setup();
+    const html = Array.from({ length: 120 }, (_, i) => `<b>w${i}</b>`).join(' ');
+    const sent = await bot.api.sendMessage(42, html, { parse_mode: 'HTML' });
+    expect(sent.entities).toHaveLength(100);
+    expect(sent.entities?.at(-1)).toMatchObject({ type: 'bold', offset: sent.text.indexOf('w99') });
+  });
+
   it('surfaces an injected 429 with retry_after in err.parameters', async () => {
     const { f, bot } = await setup();
     f.failNext('sendMessage', 1, { error_code: 429, description: 'Too Many Requests: retry after 1', retry_after: 1 });

@@ -224,6 +224,9 @@ function addEntity(entities: MessageEntity[], langs: Map<MessageEntity, string>,
   }
 }
 
+/** Entities Telegram keeps in one message (tdlib/telegram-bot-api#820, rubenlagus/TelegramBots#854). */
+const MAX_ENTITIES = 100;
+
 /** Limits and messages for renderText. */
 export interface RenderRules {
   limit: number;
@@ -263,5 +266,6 @@ export function renderText(
     .filter((e) => e.length > 0);
   if (text === '' && !rules.allowEmpty) throw new BotApiError(400, 'Bad Request: message text is empty');
   if (Array.from(text).length > rules.limit) throw new BotApiError(400, rules.tooLong);
-  return { text, entities: trimmed };
+  // Telegram keeps the first 100 entities of a message and drops the rest without an error.
+  return { text, entities: trimmed.slice(0, MAX_ENTITIES) };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { htmlToPlainText } from '../../../gateway/render/escape.js';
 import { markdownToTelegramHtml } from '../../../gateway/render/markdown.js';
-import { splitTelegramHtml, TELEGRAM_MAX_CHARS } from '../../../gateway/render/split.js';
+import { splitTelegramHtml, TELEGRAM_MAX_CHARS, TELEGRAM_MAX_ENTITIES } from '../../../gateway/render/split.js';
 import { parseTelegramHtml } from '../../fakes/telegram-html.js';
 
 /**
@@ -59,6 +59,21 @@ describe('splitTelegramHtml', () => {
     expect(pieces.length).toBeGreaterThan(1);
     for (const p of pieces) expect(p.length).toBeLessThanOrEqual(2 * TELEGRAM_MAX_CHARS);
     expect(check(pieces, TELEGRAM_MAX_CHARS).join('')).toBe(htmlToPlainText(html));
+  });
+
+  it('puts at most 100 entities in a message, since Telegram drops the formatting past them', () => {
+    const html = Array.from({ length: 150 }, (_, i) => `<b>w${i}</b>`).join(' ');
+    expect(htmlToPlainText(html).length).toBeLessThan(TELEGRAM_MAX_CHARS);
+    const pieces = splitTelegramHtml(html);
+    expect(pieces).toHaveLength(2);
+    const counts = pieces.map((p) => parseTelegramHtml(p, true).entities.length);
+    expect(counts.every((n) => n <= TELEGRAM_MAX_ENTITIES)).toBe(true);
+    expect(counts.reduce((a, b) => a + b)).toBe(150);
+    expect(check(pieces, TELEGRAM_MAX_CHARS).join('')).toBe(htmlToPlainText(html));
+    // Reopened tags count: 30 bold words inside one link are 31 entities.
+    const linked = `<a href="https://x.io">${Array.from({ length: 30 }, (_, i) => `<b>w${i}</b>`).join(' ')}</a>`;
+    for (const p of splitTelegramHtml(linked, 4096, 8192, 10))
+      expect(parseTelegramHtml(p, true).entities.length).toBeLessThanOrEqual(10);
   });
 
   it('closes and reopens formatting that spans a cut', () => {
