@@ -57,7 +57,12 @@ export function safeFilename(name: string): string {
  * `tenants/<tenant>/files/<yyyy-mm>/<document id>-<safe name>`, then its `documents` row
  * (status `stored`, size and SHA-256 as written) in one transaction. When the row cannot be
  * written the object is deleted again, so no object is left without its row; a failing
- * object write leaves no row (an object that cannot be deleted again is logged). Errors of the store or of the body pass through unchanged.
+ * object write leaves no row (an object that cannot be deleted again is logged). Errors of
+ * the store or of the body pass through unchanged.
+ *
+ * A document from a `source` already stored (two deliveries of one message at once) is not
+ * stored twice: the first row stands and comes back with `created: false`, so only the
+ * delivery that stored it hands it on.
  */
 export async function storeDocument(
   db: Db,
@@ -65,7 +70,7 @@ export async function storeDocument(
   tenantId: string,
   doc: NewDocument,
   opts: { now?: number; log?: Pick<Logger, 'error'> } = {},
-): Promise<DocumentRow> {
+): Promise<{ document: DocumentRow; created: boolean }> {
   const now = opts.now ?? Date.now();
   const id = newId();
   const title = safeFilename(doc.filename);
@@ -96,10 +101,10 @@ export async function storeDocument(
     });
     // The same source stored meanwhile (two deliveries of one message at once): that one stands.
     const same = doc.source === undefined ? undefined : findDocumentBySource(db, tenantId, doc.source);
-    if (same) return same;
+    if (same) return { document: same, created: false };
     throw err;
   }
-  return row;
+  return { document: row, created: true };
 }
 
 /** The tenant's document stored from `source`, if any. */

@@ -147,9 +147,9 @@ async function receive(ctx: BotContext, member: LinkedMember, file: IncomingFile
     return void (await ctx.reply(fileReplies.tooBig(formatBytes(declared))));
   }
 
-  let doc: DocumentRow;
+  let stored: { document: DocumentRow; created: boolean };
   try {
-    doc = await storeDocument(
+    stored = await storeDocument(
       deps.db,
       objects,
       member.tenant.id,
@@ -172,7 +172,9 @@ async function receive(ctx: BotContext, member: LinkedMember, file: IncomingFile
     log.error({ err, updateId, tenantId: member.tenant.id }, 'could not store a file');
     return void (await ctx.reply(fileReplies.storageFailed));
   }
-  onDocumentStored(doc, log);
+  const doc = stored.document;
+  // Another delivery of this message stored it first and hands it on.
+  if (stored.created) onDocumentStored(doc, log);
   await ctx.reply(fileReplies.saved(doc.title, formatBytes(doc.size_bytes)));
 }
 

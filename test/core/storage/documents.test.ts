@@ -36,13 +36,14 @@ describe('storeDocument', () => {
     objects = fsStore();
     const body = Buffer.from('%PDF-1.7 quarterly');
     const now = Date.UTC(2026, 10, 22, 12);
-    const doc = await storeDocument(
+    const { document: doc, created } = await storeDocument(
       t.db,
       objects.store,
       tenant.id,
       { filename: 'Q3 report.pdf', contentType: 'application/pdf', body, size: body.length, uploadedBy: user.id },
       { now },
     );
+    expect(created).toBe(true);
     expect(doc.object_key).toBe(`tenants/${tenant.id}/files/2026-11/${doc.id}-Q3 report.pdf`);
     expect(doc).toMatchObject({
       title: 'Q3 report.pdf',
@@ -69,15 +70,16 @@ describe('storeDocument', () => {
         uploadedBy: tenantId === tenant.id ? user.id : null,
         source,
       });
-    const first = await store(tenant.id, 'first delivery');
-    const second = await store(tenant.id, 'second delivery');
-    expect(second).toEqual(first);
+    const { document: first, created } = await store(tenant.id, 'first delivery');
+    expect(created).toBe(true);
+    // Only the delivery that stored it is told it was created (it alone hands it on).
+    expect(await store(tenant.id, 'second delivery')).toEqual({ document: first, created: false });
     expect((await listAll(objects.store, tenantPrefix(tenant.id))).map((o) => String(o.key))).toEqual([
       first.object_key,
     ]);
     expect(findDocumentBySource(t.db, tenant.id, source)).toEqual(first);
     // The source is per tenant: another tenant's document from the same key is its own.
-    const theirs = await store(other.id, 'their delivery');
+    const { document: theirs } = await store(other.id, 'their delivery');
     expect(theirs.id).not.toBe(first.id);
     expect(findDocumentBySource(t.db, other.id, source)?.id).toBe(theirs.id);
   });
