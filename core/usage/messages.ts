@@ -20,6 +20,18 @@ export function messagesSent(
   endpoints: readonly string[] = MESSAGE_ENDPOINTS,
 ): number {
   if (endpoints.length === 0) return 0;
+  return db.first(messagesSentQuery(db, tenantId, userId, from, to, endpoints))?.n ?? 0;
+}
+
+/** The count behind messagesSent, read from the index usage_ledger_messages alone. */
+export function messagesSentQuery(
+  db: Db,
+  tenantId: string,
+  userId: string | null,
+  from: number,
+  to: number,
+  endpoints: readonly string[],
+) {
   let q = db.kysely
     .selectFrom('usage_ledger')
     .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -28,7 +40,7 @@ export function messagesSent(
     .where('started_at', '<', to)
     .where('endpoint', 'in', endpoints);
   if (userId !== null) q = q.where('user_id', '=', userId);
-  return db.first(q)?.n ?? 0;
+  return q;
 }
 
 const DAY_MS = 86_400_000;

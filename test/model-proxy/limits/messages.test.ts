@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { MESSAGE_ENDPOINTS, messagesSent, messagesSentQuery } from '../../../core/usage/messages.js';
 import { type LimitsFixture, limitsFixture, refused } from './fixture.js';
 
 let f: LimitsFixture;
@@ -107,5 +108,32 @@ describe('per-user caps', () => {
     const as = { ...f.chat, userId: capped };
     f.limits.reserve(as, { tokens: 100 }).settle(100);
     expect(refused(() => f.limits.reserve(as, { tokens: 1 })).code).toBe('user_monthly_token_cap');
+  });
+});
+
+describe('messagesSent', () => {
+  it("reads only the tenant's message rows, from an index, however many other rows it has", async () => {
+    f = await limitsFixture({ plan: 'enterprise', at: '2026-11-22T12:00:00Z' });
+    const day = Date.parse('2026-11-22T00:00:00Z');
+    for (let i = 0; i < 30; i++) f.record({ endpoint: '/api/embed', startedAt: day + i * 1000 });
+    f.record({ endpoint: '/api/chat', userId: 'u1', startedAt: day + 5 });
+    f.record({ endpoint: '/v1/chat/completions', userId: 'u2', startedAt: day + 6 });
+    f.record({ endpoint: '/api/chat', userId: 'u1', startedAt: day - 1 }); // yesterday
+    const end = day + 86_400_000;
+    expect(messagesSent(f.t.db, f.tenant.id, null, day, end)).toBe(2);
+    expect(messagesSent(f.t.db, f.tenant.id, 'u1', day, end)).toBe(1);
+    expect(messagesSent(f.t.db, 'another-tenant', null, day, end)).toBe(0);
+    // The plan: a search of the covering index by tenant and endpoint, no table reads.
+    for (const user of [null, 'u1']) {
+      const q = messagesSentQuery(f.t.db, f.tenant.id, user, day, end, MESSAGE_ENDPOINTS).compile();
+      const plan = f.t.db.sqlite.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...(q.parameters as unknown[])) as {
+        detail: string;
+      }[];
+      expect(plan.map((p) => p.detail)).toEqual([
+        expect.stringMatching(
+          /^SEARCH usage_ledger USING COVERING INDEX usage_ledger_messages \(tenant_id=\? AND endpoint=\? AND started_at>\? AND started_at<\?\)$/,
+        ),
+      ]);
+    }
   });
 });
