@@ -1,5 +1,6 @@
 import type { Context } from 'grammy';
-import { placeOf } from '../features/guards.js';
+import { addressedToBot } from '../features/groups.js';
+import { isGroupChat, placeOf } from '../features/guards.js';
 
 /** Commands that must never wait behind a chat's running answer. */
 export const CONTROL_COMMANDS: ReadonlySet<string> = new Set(['stop', 'help']);
@@ -33,9 +34,11 @@ export function laneOf(ctx: Context): string | undefined {
  * The `sequentialize` constraint of every Anvil bot: the updates of one chat (one topic in
  * a forum group) run in order, while other topics answer beside them. Control commands take
  * no constraint and so run at once, beside a running answer (that is how `/stop` can end
- * it). Updates without a chat are not ordered.
+ * it). Group messages not meant for the bot, which it ignores, need not wait their turn
+ * (nor count in the lane's backlog, see LaneBacklog). Updates without a chat are not ordered.
  */
 export function sequentialKey(ctx: Context): string | undefined {
   if (controlCommand(ctx)) return undefined;
+  if (ctx.message && isGroupChat(ctx.chat) && !addressedToBot(ctx)) return undefined;
   return laneOf(ctx);
 }

@@ -10,6 +10,7 @@ import { groups } from '../features/groups.js';
 import { resolveMember } from '../features/member.js';
 import { onboarding } from '../features/onboarding.js';
 import { pairing } from '../features/pairing.js';
+import { LaneBacklog } from './backlog.js';
 import { botApiClientFetch } from './bot-api-fetch.js';
 import { CommandMenus } from './commands.js';
 import type { BotContext, BotRuntime, BotScope, GatewayDeps } from './context.js';
@@ -43,7 +44,8 @@ export function createBot(token: string, scope: BotScope, deps: GatewayDeps): Bo
     menus: new CommandMenus(deps.logger.child({ scope: scope.kind })),
   };
   // The runner processes updates concurrently; one chat's updates still run in order,
-  // except control commands (see sequentialKey).
+  // except control commands (see sequentialKey), and no chat holds more than its share.
+  bot.use(new LaneBacklog(deps.logger.child({ scope: scope.kind })).middleware());
   bot.use(sequentialize(sequentialKey));
   bot.use(async (ctx, next) => {
     void runtime.menus.ensureDefault(ctx.api);

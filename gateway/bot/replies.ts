@@ -26,6 +26,8 @@ export const replies = {
     `Now talking for ${tenant}. Its conversations and limits apply from your next message.`,
   internal: 'Sorry, something went wrong on our side. Please try again in a minute.',
   stillAnswering: 'I am still answering your previous message. Send /stop to end it first.',
+  backlogFull:
+    'I still have many of your earlier messages to answer, so I am skipping new ones for now. Please send them again once I have caught up.',
   stoppedNote: 'Stopped.',
   interruptedNote: 'The answer was cut off. Please try again in a minute.',
   nothingToStop: 'Nothing to stop: no answer is being written right now.',

@@ -1,4 +1,4 @@
-import { Composer } from 'grammy';
+import { Composer, type Context } from 'grammy';
 import { AnvilError } from '../../core/errors.js';
 import { disableGroup, enableGroup, type GroupVia } from '../../core/tenancy/groups.js';
 import { findMemberByTelegram } from '../../core/tenancy/members.js';
@@ -89,7 +89,7 @@ export function groups(): Composer<BotContext> {
 }
 
 /** A group message meant for the bot: a command, an @mention of it, or a reply to it. */
-export function addressedToBot(ctx: BotContext): boolean {
+export function addressedToBot(ctx: Context): boolean {
   const msg = ctx.message;
   if (!msg) return false;
   if (msg.reply_to_message?.from?.id === ctx.me.id) return true;

@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { type Logger, pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Tenant } from '../../../core/db/schema.js';
+import { MAX_LANE_BACKLOG } from '../../../gateway/bot/backlog.js';
+import { replies } from '../../../gateway/bot/replies.js';
 import { inAbout } from '../../../gateway/features/chat.js';
 import { ModelClient } from '../../../gateway/model-client.js';
 import { markdownToTelegramHtml } from '../../../gateway/render/markdown.js';
@@ -502,6 +504,40 @@ describe('many answers at once', () => {
     } finally {
       h.telegram.floodLimit(undefined);
     }
+  }, 30_000);
+});
+
+describe('a flood from one chat', () => {
+  it('is held to MAX_LANE_BACKLOG updates with one notice, while other chats are answered', async () => {
+    const FLOOD = MAX_LANE_BACKLOG + 4;
+    const calls = h.modelCalls().length;
+    const since = h.telegram.calls.length;
+    h.ollama.configure({ firstChunkDelayMs: 5_000 }); // Ben's first answer takes a while
+    for (let i = 0; i < FLOOD; i++) bot.send(BEN, `forwarded ${i}`);
+    await h.telegram.waitForCall(
+      (c) =>
+        c.method === 'sendMessage' &&
+        Number(c.params.chat_id) === BEN.id &&
+        c.params.text === replies.backlogFull &&
+        h.telegram.calls.indexOf(c) >= since,
+      10_000,
+    );
+    h.ollama.configure({ firstChunkDelayMs: 0 });
+    // Ann's chat is not held up by Ben's: answered while his first answer is still running.
+    expect(await bot.ask(ANN, 'Meanwhile?')).toBe('S355 has a yield strength of <b>355 MPa</b>.');
+    expect(h.modelCalls()[calls]?.finished).toBe(false);
+    // Ben's backlog is answered in turn; the four past it never reach the model.
+    await h.until(() => h.modelCalls().length === calls + 1 + MAX_LANE_BACKLOG, 20_000);
+    const asked = h
+      .modelCalls()
+      .slice(calls)
+      .map((c) => (c.body as { messages: { content: string }[] }).messages.at(-1)?.content);
+    expect(asked.filter((q) => q?.startsWith('forwarded'))).toEqual(
+      Array.from({ length: MAX_LANE_BACKLOG }, (_, i) => `forwarded ${i}`),
+    );
+    expect(bot.callsTo(BEN.id, 'sendMessage', since).filter((c) => c.params.text === replies.backlogFull)).toHaveLength(
+      1,
+    );
   }, 30_000);
 });
 
