@@ -67,23 +67,30 @@ export function membershipsOf(db: Db, telegramUserId: number): Membership[] {
     .all(telegramUserId);
 }
 
+/** What `/team <name>` found among the account's teams. */
+export type TeamChoice =
+  | { kind: 'chosen'; team: Membership }
+  | { kind: 'unknown' }
+  /** Several of the account's teams have that name (names need not be unique; slugs are). */
+  | { kind: 'ambiguous'; teams: Membership[] };
+
 /**
  * Makes the platform bot talk for one of the account's teams, named by slug or name (any
- * case). Returns it, or undefined when the account is in no such team: a team it is not in
- * reads the same as one that does not exist.
+ * case; a slug wins over a name). A team the account is not in reads the same as one that
+ * does not exist; a name that several of its teams share chooses none of them.
  */
-export function chooseTeam(db: Db, telegramUserId: number, team: string, now = Date.now()): Membership | undefined {
+export function chooseTeam(db: Db, telegramUserId: number, team: string, now = Date.now()): TeamChoice {
   const wanted = team.trim().toLowerCase();
-  const chosen = membershipsOf(db, telegramUserId).find(
-    (m) => m.slug.toLowerCase() === wanted || m.name.toLowerCase() === wanted,
-  );
-  if (!chosen) return undefined;
+  const teams = membershipsOf(db, telegramUserId);
+  const named = teams.filter((m) => m.name.toLowerCase() === wanted);
+  const chosen = teams.find((m) => m.slug.toLowerCase() === wanted) ?? (named.length === 1 ? named[0] : undefined);
+  if (!chosen) return named.length > 1 ? { kind: 'ambiguous', teams: named } : { kind: 'unknown' };
   // Later than every other link of the account, even one made in the same millisecond.
   db.prepare(
     `UPDATE telegram_links SET chosen_at = max(?, (SELECT max(coalesce(chosen_at, linked_at)) + 1
        FROM telegram_links WHERE telegram_user_id = ?)) WHERE telegram_user_id = ? AND tenant_id = ?`,
   ).run(now, telegramUserId, telegramUserId, chosen.tenantId);
-  return chosen;
+  return { kind: 'chosen', team: chosen };
 }
 
 /** The users of one tenant, oldest first. */

@@ -22,6 +22,8 @@ export const replies = {
   teamList: 'Your teams:',
   teamHow: 'Switch with /team <name>. Each team keeps its own conversations.',
   teamUnknown: (team: string) => `You are not in a team called "${team}". /team lists yours.`,
+  teamAmbiguous: (name: string, slugs: string[]) =>
+    `Several of your teams are called ${name}. Choose one by its short name: ${slugs.map((s) => `/team ${s}`).join(', ')}.`,
   teamChosen: (tenant: string) =>
     `Now talking for ${tenant}. Its conversations and limits apply from your next message.`,
   internal: 'Sorry, something went wrong on our side. Please try again in a minute.',

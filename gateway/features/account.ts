@@ -36,10 +36,18 @@ export function account(): Composer<BotContext> {
       const list = teams.map((t) => `• ${t.name} (${t.slug})${t.tenantId === member.tenant.id ? ' - current' : ''}`);
       return void (await ctx.reply([replies.teamList, ...list, replies.teamHow].join('\n')));
     }
-    const chosen = chooseTeam(deps.db, ctx.from.id, wanted);
-    if (!chosen) return void (await ctx.reply(replies.teamUnknown(wanted.slice(0, 64))));
-    ctx.anvil.log.info({ tenantId: chosen.tenantId }, 'team chosen with /team');
-    await ctx.reply(replies.teamChosen(chosen.name));
+    const choice = chooseTeam(deps.db, ctx.from.id, wanted);
+    if (choice.kind === 'unknown') return void (await ctx.reply(replies.teamUnknown(wanted.slice(0, 64))));
+    if (choice.kind === 'ambiguous') {
+      return void (await ctx.reply(
+        replies.teamAmbiguous(
+          choice.teams[0]?.name ?? '',
+          choice.teams.map((t) => t.slug),
+        ),
+      ));
+    }
+    ctx.anvil.log.info({ tenantId: choice.team.tenantId }, 'team chosen with /team');
+    await ctx.reply(replies.teamChosen(choice.team.name));
   });
 
   // Works for paused users and teams too: it says what is paused.

@@ -315,6 +315,22 @@ describe('someone in several teams', () => {
     expect(await platform.ask(ANN, '/team')).toBe('You are in one team: ABC Steel.');
   });
 
+  it('asks for the short name when several of its teams share a name, and a slug always wins', async () => {
+    const other = await h.tenant('delta-build-north', { name: 'Delta Build' });
+    await h.join(other.id, CONSULTANT);
+    try {
+      expect(await platform.ask(CONSULTANT, '/team Delta Build')).toBe(
+        'Several of your teams are called Delta Build. Choose one by its short name: /team delta-build-north, /team delta-build.',
+      );
+      // Nothing was switched: still the team joined last.
+      expect(await platform.ask(CONSULTANT, '/whoami')).toMatch(/a member of Delta Build\./);
+      expect(await platform.ask(CONSULTANT, '/team delta-build')).toMatch(/^Now talking for Delta Build\./);
+      expect(await platform.ask(CONSULTANT, '/whoami')).toMatch(/an admin of Delta Build\./);
+    } finally {
+      h.t.db.sqlite.prepare('DELETE FROM telegram_links WHERE tenant_id = ?').run(other.id);
+    }
+  });
+
   it("on a team's own bot there is nothing to switch", async () => {
     const deltaBot = await h.startBot('DeltaBuildBot', { kind: 'tenant', tenantId: delta.id });
     expect(await deltaBot.ask(CONSULTANT, '/team abc-steel')).toBe('This bot talks for Delta Build only.');
