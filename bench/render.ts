@@ -10,8 +10,8 @@
  *
  * A second table converts hostile answers (emphasis delimiters by the thousand, which
  * marked matches in time growing with the square of their number) with the converter's
- * guard (MAX_INLINE_DELIMITERS) and without it, once each: the gateway's event loop is
- * blocked for that long, for every tenant.
+ * guards (MAX_INLINE_DELIMITERS per run, and a budget per conversion) and without them,
+ * once each: the gateway's event loop is blocked for that long, for every tenant.
  * Prints the tables and writes bench/results/render.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -107,8 +107,13 @@ const HOSTILE_KB = [10, 40];
 const hostile = [
   { what: '`_a` in one paragraph', unit: '_a', perParagraph: Number.POSITIVE_INFINITY },
   { what: '`*a` in one paragraph', unit: '*a', perParagraph: Number.POSITIVE_INFINITY },
-  // The worst the guard lets through: paragraphs just at the limit, back to back.
+  // Paragraphs just at the limit, back to back: what the conversion's budget is for.
   { what: `\`_a\` in paragraphs of ${MAX_INLINE_DELIMITERS}`, unit: '_a', perParagraph: MAX_INLINE_DELIMITERS },
+  {
+    what: `\`*_a\` in paragraphs of ${MAX_INLINE_DELIMITERS}`,
+    unit: '*_a',
+    perParagraph: MAX_INLINE_DELIMITERS / 2,
+  },
 ].flatMap(({ what, unit, perParagraph }) =>
   HOSTILE_KB.map((kb) => {
     const markdown = hostileOf(unit, kb * 1024, perParagraph);

@@ -8,8 +8,8 @@ import { decodeEntities, escapeAttribute, escapeHtml, htmlToPlainText } from './
  * monospaced `<pre>` block, horizontal rules a line of box-drawing characters. Every other
  * character is escaped, so raw HTML in the answer shows as text instead of breaking the
  * message. Blockquotes are not nested (Telegram refuses that), nor is code put inside links.
- * A run of inline text with more than `maxInlineDelimiters` emphasis delimiters is shown as
- * plain text (see MAX_INLINE_DELIMITERS).
+ * A run of inline text with more than `maxInlineDelimiters` emphasis delimiters, or past the
+ * conversion's budget of them, is shown as plain text (see MAX_INLINE_DELIMITERS).
  */
 export function markdownToTelegramHtml(markdown: string, maxInlineDelimiters = MAX_INLINE_DELIMITERS): string {
   const tokens = new GuardedLexer(maxInlineDelimiters).lex(markdown);
@@ -22,9 +22,15 @@ export function markdownToTelegramHtml(markdown: string, maxInlineDelimiters = M
  * marked looks ahead for the closer of every delimiter, so its time grows with the square
  * of their number: `_a` repeated 40,000 times in one paragraph took 9 s, and every chat of
  * every tenant waits while the gateway's event loop is blocked. Real answers hold a few
- * dozen per paragraph; at this limit a run takes milliseconds (`npm run bench:render`).
+ * dozen per paragraph.
+ *
+ * Many runs just under the limit would still add up (`*_a` in paragraphs of 500 delimiters
+ * took 1 s per 40 KB), so one conversion may also spend at most four runs' worth at the
+ * limit: the squares of its runs' delimiters add up to at most 4 × 300². Runs past that
+ * budget are shown as plain text too; a real answer spends a fraction of a percent of it
+ * (`npm run bench:render` measures both guards).
  */
-export const MAX_INLINE_DELIMITERS = 500;
+export const MAX_INLINE_DELIMITERS = 300;
 
 function delimitersIn(text: string): number {
   let n = 0;
@@ -35,14 +41,26 @@ function delimitersIn(text: string): number {
   return n;
 }
 
-/** marked's lexer (GFM), with inline runs of more delimiters than allowed kept as one text token. */
+/**
+ * marked's lexer (GFM), with inline runs of more delimiters than allowed, or past the
+ * conversion's budget, kept as one text token.
+ */
 class GuardedLexer extends Lexer {
+  private readonly maxWork: number;
+  private spent = 0;
+
   constructor(private readonly maxDelimiters: number) {
     super({ gfm: true, breaks: false });
+    this.maxWork = 4 * maxDelimiters * maxDelimiters;
   }
 
   override inlineTokens(src: string, tokens: Token[] = []): Token[] {
-    if (delimitersIn(src) <= this.maxDelimiters) return super.inlineTokens(src, tokens);
+    const delimiters = delimitersIn(src);
+    const work = delimiters * delimiters;
+    if (delimiters <= this.maxDelimiters && this.spent + work <= this.maxWork) {
+      this.spent += work;
+      return super.inlineTokens(src, tokens);
+    }
     tokens.push({ type: 'text', raw: src, text: src, escaped: false });
     return tokens;
   }

@@ -121,4 +121,19 @@ describe('markdownToTelegramHtml', () => {
     // Special characters of the plain run are still escaped.
     expect(md(`${hostile} <b>&`)).toBe(`${hostile} &lt;b&gt;&amp;`);
   });
+
+  it('spends at most four runs at the delimiter limit per conversion; later runs are plain text', () => {
+    // Each paragraph is at the limit; together they would still cost seconds at 40 KB.
+    const atLimit = '*a'.repeat(MAX_INLINE_DELIMITERS);
+    const html = md(Array.from({ length: 6 }, () => atLimit).join('\n\n'));
+    const paragraphs = html.split('\n\n');
+    expect(paragraphs).toHaveLength(6);
+    expect(paragraphs.map((p) => p.includes('<i>'))).toEqual([true, true, true, true, false, false]);
+    expect(paragraphs[5]).toBe(atLimit);
+    // Ordinary answers are nowhere near it: a 40 KB answer of formatted sections is formatted to its end.
+    const section = '## Part\n\nS355 plate is **thick** and _strong_; see [the table](https://x.io).\n\n';
+    const long = md(section.repeat(Math.ceil(40_960 / section.length)));
+    expect(long.endsWith('see <a href="https://x.io">the table</a>.')).toBe(true);
+    expect(long.match(/<i>strong<\/i>/g)?.length).toBe(Math.ceil(40_960 / section.length));
+  });
 });
