@@ -53,11 +53,12 @@ export function databasePath(dataDir: string): string {
 const BUSY_TIMEOUT_MS = 5000;
 
 /**
- * Switches the file to WAL mode. When several services open a fresh (rollback-journal)
- * file at the same instant, each takes a shared lock and then asks for the exclusive one;
- * SQLite sees the deadlock and answers all but one SQLITE_BUSY at once, without waiting
- * out the busy timeout, expecting them to try again. So they do, for as long as the busy
- * timeout would have let them wait.
+ * Switches the file to WAL mode. The switch runs inside a read transaction and needs the
+ * write lock; while another connection holds that (another service starting on the same
+ * fresh, rollback-journal file is writing its schema, or switching it too), SQLite answers
+ * SQLITE_BUSY at once instead of waiting out the busy timeout, since a reader waiting for
+ * a writer could deadlock. So the switch is tried again, for as long as the busy timeout
+ * would have let it wait.
  */
 function switchToWal(sqlite: SQLite.Database): void {
   const deadline = Date.now() + BUSY_TIMEOUT_MS;
@@ -67,7 +68,7 @@ function switchToWal(sqlite: SQLite.Database): void {
       sqlite.pragma('journal_mode = WAL');
       return;
     } catch (err) {
-      const busy = err instanceof SQLite.SqliteError && err.code === 'SQLITE_BUSY';
+      const busy = err instanceof SQLite.SqliteError && err.code.startsWith('SQLITE_BUSY');
       if (!busy || Date.now() >= deadline) throw err;
       // A short, jittered pause, so the retries of several processes do not collide again.
       Atomics.wait(sleeper, 0, 0, 2 + Math.random() * 10);
@@ -93,8 +94,8 @@ export interface OpenOptions {
 export function openDb(file: string, options: OpenOptions = {}): Db {
   if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
   const sqlite = new SQLite(file);
-  // The busy timeout comes first: switching a new file to WAL needs a lock that another
-  // service starting at the same moment may hold.
+  // Every statement waits up to the busy timeout for another service's lock; the switch to
+  // WAL, which SQLite does not let wait, retries for as long (switchToWal).
   sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   switchToWal(sqlite);
   sqlite.pragma('synchronous = NORMAL'); // durable across process crashes in WAL mode

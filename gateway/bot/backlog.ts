@@ -19,14 +19,18 @@ export const MAX_LANE_BACKLOG = 16;
  * messages, each to be answered in turn, would hold them all, and every other chat of the
  * bot (on the platform bot: every tenant) would wait behind that one chat.
  *
- * A refused update is not handled at all; the lane is told once, until it has drained, so
- * that a flood does not become a flood of notices. Control commands (`/stop`, `/help`) and
- * group chatter not meant for the bot take no lane, so they are never refused. Installed
- * before `sequentialize`, so that the count includes the updates waiting there.
+ * A refused update is not handled at all. A private chat is told once, until it has
+ * drained, so that a flood does not become a flood of notices; a group is not told (the
+ * refusal comes before anyone is identified, and the bot does not speak to strangers in
+ * groups). The log has one line when a lane starts refusing and one with the count when
+ * it has drained. Control commands (`/stop`, `/help`) and group chatter not meant for the
+ * bot take no lane, so they are never refused. Installed before `sequentialize`, so that
+ * the count includes the updates waiting there.
  */
 export class LaneBacklog {
   private readonly pending = new Map<string, number>();
-  private readonly told = new Set<string>();
+  /** Updates refused in each lane since it was last empty. */
+  private readonly refused = new Map<string, number>();
 
   constructor(
     private readonly log: Logger,
@@ -44,11 +48,12 @@ export class LaneBacklog {
       if (lane === undefined) return next();
       const count = this.size(lane);
       if (count >= this.max) {
-        if (!this.told.has(lane) && ctx.message) {
-          this.told.add(lane);
-          await ctx.reply(replies.backlogFull).catch(() => undefined); // into the topic, too
+        const refused = (this.refused.get(lane) ?? 0) + 1;
+        this.refused.set(lane, refused);
+        if (refused === 1) {
+          this.log.warn({ lane, updateId: ctx.update.update_id }, 'lane backlog full: refusing its updates');
+          if (ctx.chat?.type === 'private') await ctx.reply(replies.backlogFull).catch(() => undefined);
         }
-        this.log.warn({ lane, updateId: ctx.update.update_id }, 'lane backlog full: update refused');
         return;
       }
       this.pending.set(lane, count + 1);
@@ -57,11 +62,16 @@ export class LaneBacklog {
       } finally {
         const left = this.size(lane) - 1;
         if (left > 0) this.pending.set(lane, left);
-        else {
-          this.pending.delete(lane);
-          this.told.delete(lane);
-        }
+        else this.drained(lane);
       }
     };
+  }
+
+  private drained(lane: string): void {
+    this.pending.delete(lane);
+    const refused = this.refused.get(lane);
+    if (refused === undefined) return;
+    this.refused.delete(lane);
+    this.log.info({ lane, refused }, 'lane backlog drained');
   }
 }

@@ -8,9 +8,16 @@ export interface ChatTarget {
   threadId?: number | undefined;
 }
 
-/** Telegram refused the formatting ("can't parse entities"): the text must go as plain text. */
+/**
+ * Telegram refused the formatting ("can't parse entities", or formatting too large in total,
+ * "ENTITIES_TOO_LONG"): the text must go as plain text.
+ */
 export function isParseError(err: unknown): boolean {
-  return err instanceof GrammyError && err.error_code === 400 && /can't parse entities/i.test(err.description);
+  return (
+    err instanceof GrammyError &&
+    err.error_code === 400 &&
+    /can't parse entities|entities[ _]too[ _]long/i.test(err.description)
+  );
 }
 
 /** Telegram said an edit changes nothing; harmless. */
@@ -26,7 +33,7 @@ const thread = (to: ChatTarget) => (to.threadId !== undefined ? { message_thread
 const noPreview = { link_preview_options: { is_disabled: true } };
 
 /**
- * Sends one piece of Telegram HTML (at most 4096 characters) as a message. If Telegram
+ * Sends one piece of Telegram HTML (at most 4096 visible characters) as a message. If Telegram
  * refuses the markup, the same text goes again as plain text, so a formatting problem never
  * reaches the person as an error. Returns the message id.
  */

@@ -34,7 +34,7 @@ const DRAFTS_RETRY_MS = 10 * 60_000;
  * Answers a member's text: admission (team and user active, the chat feature, messages per
  * day, the monthly token budget), the conversation's token-budgeted history, one streamed
  * model call through the proxy shown as it is written (drafts in private chats, paced edits
- * in groups), and the final answer as Telegram HTML split at 4096 characters. `/stop` (the
+ * in groups), and the final answer as Telegram HTML split into messages. `/stop` (the
  * control lane) aborts the call; what was written is kept and marked as stopped.
  */
 export function chat(): Composer<BotContext> {

@@ -88,9 +88,12 @@ export function files(): Composer<BotContext> {
 }
 
 /**
- * The seam for the knowledge pipeline: called once a document's object and row are stored.
- * Today it only logs; the knowledge issue replaces the body with "queue it for indexing"
- * (and the reply in `files` changes with it).
+ * The seam for the knowledge pipeline: called once a document's object and row are stored,
+ * by the delivery that stored them (a second delivery of the message finds the row and
+ * does not call it). Today it only logs; the knowledge issue replaces the body with "queue
+ * it for indexing" (and the reply in `files` changes with it). A gateway stopped between
+ * the row and this call leaves a row in status `stored` that was never handed on, so the
+ * pipeline should take its work from that status (and move it on), not from this call alone.
  */
 export function onDocumentStored(doc: DocumentRow, log: Logger): void {
   log.info(

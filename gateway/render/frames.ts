@@ -6,11 +6,11 @@ import { splitTelegramHtml } from './split.js';
  * every frame, cost 29 ms at 40 KB; see `npm run bench:render`).
  *
  * Text before the answer's last blank line outside a code fence no longer changes as the
- * model appends to it: its blocks are converted once, and its messages (the pieces of 4096
- * characters) are split once, except the last, which later text may still fill. Each frame
- * converts only the blocks after that blank line and splits from the last unfinished piece.
- * Messages before it are cut exactly where a split of the whole would cut them, since each
- * cut depends only on the text of its own message.
+ * model appends to it: its blocks are converted once, and its messages (the pieces Telegram
+ * takes, see splitTelegramHtml) are split once, except the last, which later text may still
+ * fill. Each frame converts only the blocks after that blank line and splits from the last
+ * unfinished piece. Messages before it are cut exactly where a split of the whole would cut
+ * them, since each cut depends only on the text from its own message's start.
  *
  * Converting block groups apart can differ from converting the whole in places Markdown
  * ties across a blank line (a "loose" list, a reference link defined further down). Frames
@@ -26,7 +26,7 @@ export class FrameRenderer {
 
   constructor(private readonly convert: (markdown: string) => string) {}
 
-  /** The messages the answer so far shows as, at most 4096 characters each. */
+  /** The messages the answer so far shows as (each within Telegram's limits, see splitTelegramHtml). */
   pieces(markdown: string): string[] {
     if (!markdown.startsWith(this.stableMarkdown)) this.reset();
     const boundary = stableBoundary(markdown, this.stableMarkdown.length);

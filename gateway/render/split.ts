@@ -37,7 +37,7 @@ type Cut = (typeof Cut)[keyof typeof Cut];
 interface Candidate {
   /** Index of the last atom of the piece. */
   end: number;
-  /** How full the piece is, 0 to 1: of visible characters, HTML or entities, whichever is fuller. */
+  /** How full the piece is, 0 to 1: of visible characters, tags or entities, whichever is fuller. */
   fill: number;
   open: Atom[];
 }
@@ -51,37 +51,40 @@ const closing = (open: Atom[]): string =>
 
 /**
  * Splits Telegram HTML into messages of at most `max` visible characters (in UTF-16 units,
- * which is never fewer than Telegram counts) and `maxHtml` characters of HTML each, without
- * breaking a tag: a cut inside `<b>…</b>` or `<pre><code …>…</code></pre>` closes the open
- * tags at the end of one piece and reopens them, attributes included, at the start of the
- * next. Cuts fall at block boundaries (a blank line outside any tag) when one lies in the
- * second half of the window, else at a line end, a space, or as a last resort between two
- * characters (never inside a character reference or a surrogate pair). No visible character is lost or repeated; pieces holding only whitespace
- * are dropped, since Telegram refuses an empty message.
+ * which is never fewer than Telegram counts), `maxMarkup` characters of tags and
+ * `maxEntities` entities each, without breaking a tag: a cut inside `<b>…</b>` or
+ * `<pre><code …>…</code></pre>` closes the open tags at the end of one piece and reopens
+ * them, attributes included, at the start of the next. Cuts fall at block boundaries (a
+ * blank line outside any tag) when one lies in the second half of the window, else at a
+ * line end, a space, or as a last resort between two characters (never inside a character
+ * reference or a surrogate pair). No visible character is lost or repeated; pieces holding
+ * only whitespace are dropped, since Telegram refuses an empty message.
  *
- * Telegram counts its 4096 characters after parsing, so the markup is free, but it also
- * refuses a message whose formatting is too large in total ("Entities_too_long", at about
- * 9,500 characters by its developers' estimate, tdlib/telegram-bot-api#165): `maxHtml`,
- * twice `max` unless given, keeps a link-heavy message well under that. And it keeps only
- * the first 100 entities of a message (a bold word, a link), dropping the formatting of the
- * rest without an error: a piece opens at most `maxEntities` tags, reopened ones included.
+ * Telegram counts its 4096 characters after parsing, so tags and character references are
+ * free, but it also refuses a message whose formatting is too large in total
+ * ("Entities_too_long", at about 9,500 characters by its developers' estimate,
+ * tdlib/telegram-bot-api#165): `maxMarkup`, `max` unless given, keeps a link-heavy message
+ * well under that. And it keeps only the first 100 entities of a message (a bold word, a
+ * link), dropping the formatting of the rest without an error: a piece opens at most
+ * `maxEntities` tags, reopened ones included.
  */
 export function splitTelegramHtml(
   html: string,
   max = TELEGRAM_MAX_CHARS,
-  maxHtml = 2 * max,
+  maxMarkup = max,
   maxEntities = TELEGRAM_MAX_ENTITIES,
 ): string[] {
-  // It fits whole (the visible text is never longer than the HTML).
-  const fits = html.length <= maxHtml && (html.length <= max || htmlToPlainText(html).length <= max);
-  if (fits && tagsOpenedIn(html) <= maxEntities) return html.trim() === '' ? [] : [html];
+  const text = htmlToPlainText(html);
+  if (text.trim() === '') return [];
+  const tags = tagsOf(html);
+  if (text.length <= max && tags.chars <= maxMarkup && tags.opened <= maxEntities) return [html]; // it fits whole
   const atoms = atomsOf(html);
   const pieces: string[] = [];
   let start = 0;
   let open: Atom[] = [];
   while (start < atoms.length) {
     const prefix = open.map((a) => a.raw).join('');
-    let length = prefix.length;
+    let markup = prefix.length;
     let visible = 0;
     let entities = open.length;
     let stack = open.slice();
@@ -104,17 +107,17 @@ export function splitTelegramHtml(
         }
       }
       const shown = a.kind === 'char' ? a.visible.length : 0;
+      const tag = a.kind === 'char' ? 0 : a.raw.length;
       const opened = a.kind === 'open' ? 1 : 0;
-      const full =
-        visible + shown > max || length + a.raw.length + nextClose > maxHtml || entities + opened > maxEntities;
+      const full = visible + shown > max || markup + tag + nextClose > maxMarkup || entities + opened > maxEntities;
       // Always take at least one atom, so a pathological atom cannot stall the loop.
       if (full && i > start) break;
-      length += a.raw.length;
+      markup += tag;
       visible += shown;
       entities += opened;
       stack = nextStack;
       closeCost = nextClose;
-      const fill = Math.max(visible / max, length / maxHtml, entities / maxEntities);
+      const fill = Math.max(visible / max, (markup + closeCost) / maxMarkup, entities / maxEntities);
       const candidate: Candidate = { end: i, fill, open: stack };
       last = candidate;
       best[cutQuality(atoms, i, stack)] = candidate;
@@ -151,11 +154,15 @@ export function splitTelegramHtml(
   return pieces;
 }
 
-/** How many tags `html` opens. */
-function tagsOpenedIn(html: string): number {
-  let n = 0;
-  for (let at = html.indexOf('<'); at !== -1; at = html.indexOf('<', at + 1)) if (html[at + 1] !== '/') n++;
-  return n;
+/** The characters of `html`'s tags, and how many tags it opens. */
+function tagsOf(html: string): { chars: number; opened: number } {
+  let chars = 0;
+  let opened = 0;
+  for (const m of html.matchAll(/<[^>]*>/g)) {
+    chars += m[0].length;
+    if (m[0][1] !== '/') opened++;
+  }
+  return { chars, opened };
 }
 
 function pushPiece(pieces: string[], html: string): void {

@@ -318,11 +318,17 @@ describe('someone in several teams', () => {
   it('asks for the short name when several of its teams share a name, and a slug always wins', async () => {
     const other = await h.tenant('delta-build-north', { name: 'Delta Build' });
     await h.join(other.id, CONSULTANT);
+    const choices = () =>
+      h.t.db.sqlite
+        .prepare('SELECT tenant_id, chosen_at FROM telegram_links WHERE telegram_user_id = ? ORDER BY tenant_id')
+        .all(CONSULTANT.id);
     try {
+      const before = choices();
       expect(await platform.ask(CONSULTANT, '/team Delta Build')).toBe(
         'Several of your teams are called Delta Build. Choose one by its short name: /team delta-build-north, /team delta-build.',
       );
       // Nothing was switched: still the team joined last.
+      expect(choices()).toEqual(before);
       expect(await platform.ask(CONSULTANT, '/whoami')).toMatch(/a member of Delta Build\./);
       expect(await platform.ask(CONSULTANT, '/team delta-build')).toMatch(/^Now talking for Delta Build\./);
       expect(await platform.ask(CONSULTANT, '/whoami')).toMatch(/an admin of Delta Build\./);

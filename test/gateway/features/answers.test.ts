@@ -97,25 +97,28 @@ describe('a private answer', () => {
     expect(calls.indexOf(final!)).toBeGreaterThan(calls.indexOf(drafts.at(-1)!));
   });
 
-  it('is sent again as plain text when Telegram refuses its HTML, and the person sees no error', async () => {
-    reply = '**Bold** & <x> `code`';
-    h.telegram.failNext('sendMessage', 1, {
-      error_code: 400,
-      description: 'Bad Request: can\'t parse entities: Unsupported start tag "x" at byte offset 15',
-    });
-    const since = h.telegram.calls.length;
-    bot.send(ANN, 'Format something');
-    await h.until(() => bot.callsTo(ANN.id, 'sendMessage', since).length >= 2, 10_000);
-    const [refused, plain] = bot.callsTo(ANN.id, 'sendMessage', since);
-    expect(refused?.response?.ok).toBe(false);
-    expect(refused?.params.parse_mode).toBe('HTML');
-    expect(plain?.response?.ok).toBe(true);
-    expect(plain?.params.parse_mode).toBeUndefined();
-    expect(plain?.params.text).toBe('Bold & <x> code');
-    await new Promise((r) => setTimeout(r, 200));
-    expect(bot.callsTo(ANN.id, 'sendMessage', since)).toHaveLength(2);
-    expect(h.telegram.sentTo(bot.token, ANN.id).at(-1)?.plain_text).toBe('Bold & <x> code');
-  });
+  it.each([
+    'Bad Request: can\'t parse entities: Unsupported start tag "x" at byte offset 15',
+    'Bad Request: ENTITIES_TOO_LONG', // formatting too large in total
+  ])(
+    'is sent again as plain text when Telegram refuses its HTML (%s), and the person sees no error',
+    async (description) => {
+      reply = '**Bold** & <x> `code`';
+      h.telegram.failNext('sendMessage', 1, { error_code: 400, description });
+      const since = h.telegram.calls.length;
+      bot.send(ANN, 'Format something');
+      await h.until(() => bot.callsTo(ANN.id, 'sendMessage', since).length >= 2, 10_000);
+      const [refused, plain] = bot.callsTo(ANN.id, 'sendMessage', since);
+      expect(refused?.response?.ok).toBe(false);
+      expect(refused?.params.parse_mode).toBe('HTML');
+      expect(plain?.response?.ok).toBe(true);
+      expect(plain?.params.parse_mode).toBeUndefined();
+      expect(plain?.params.text).toBe('Bold & <x> code');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(bot.callsTo(ANN.id, 'sendMessage', since)).toHaveLength(2);
+      expect(h.telegram.sentTo(bot.token, ANN.id).at(-1)?.plain_text).toBe('Bold & <x> code');
+    },
+  );
 
   it('splits a 10,000-character answer into valid messages of at most 4096 characters, losing nothing', async () => {
     const paragraphs: string[] = [];
@@ -512,7 +515,8 @@ describe('a flood from one chat', () => {
     const FLOOD = MAX_LANE_BACKLOG + 4;
     const calls = h.modelCalls().length;
     const since = h.telegram.calls.length;
-    h.ollama.configure({ firstChunkDelayMs: 5_000 }); // Ben's first answer takes a while
+    // Ben's first answer does not come until he stops it: his chat stays full meanwhile.
+    h.ollama.configure({ firstChunkDelayMs: 60_000 });
     for (let i = 0; i < FLOOD; i++) bot.send(BEN, `forwarded ${i}`);
     await h.telegram.waitForCall(
       (c) =>
@@ -522,23 +526,32 @@ describe('a flood from one chat', () => {
         h.telegram.calls.indexOf(c) >= since,
       10_000,
     );
+    await h.until(() => h.modelCalls().length === calls + 1, 10_000);
     h.ollama.configure({ firstChunkDelayMs: 0 });
-    // Ann's chat is not held up by Ben's: answered while his first answer is still running.
+    // Ann's chat is not held up by Ben's: answered while his first answer is still waiting.
     expect(await bot.ask(ANN, 'Meanwhile?')).toBe('S355 has a yield strength of <b>355 MPa</b>.');
     expect(h.modelCalls()[calls]?.finished).toBe(false);
+    bot.send(BEN, '/stop');
     // Ben's backlog is answered in turn; the four past it never reach the model.
-    await h.until(() => h.modelCalls().length === calls + 1 + MAX_LANE_BACKLOG, 20_000);
-    const asked = h
-      .modelCalls()
-      .slice(calls)
-      .map((c) => (c.body as { messages: { content: string }[] }).messages.at(-1)?.content);
-    expect(asked.filter((q) => q?.startsWith('forwarded'))).toEqual(
-      Array.from({ length: MAX_LANE_BACKLOG }, (_, i) => `forwarded ${i}`),
+    const bens = () =>
+      h
+        .modelCalls()
+        .slice(calls)
+        .map((c) => (c.body as { messages: { content: string }[] }).messages.at(-1)?.content)
+        .filter((q) => q?.startsWith('forwarded'));
+    await h.until(() => bens().length === MAX_LANE_BACKLOG && h.modelCalls().at(-1)?.finished === true, 20_000);
+    await h.until(
+      () =>
+        h.telegram.sentTo(bot.token, BEN.id).filter((m) => m.plain_text.startsWith('S355')).length >=
+        MAX_LANE_BACKLOG - 1,
+      10_000,
     );
+    await new Promise((r) => setTimeout(r, 300));
+    expect(bens()).toEqual(Array.from({ length: MAX_LANE_BACKLOG }, (_, i) => `forwarded ${i}`));
     expect(bot.callsTo(BEN.id, 'sendMessage', since).filter((c) => c.params.text === replies.backlogFull)).toHaveLength(
       1,
     );
-  }, 30_000);
+  }, 40_000);
 });
 
 describe('command menus', () => {

@@ -4,13 +4,16 @@ import { markdownToTelegramHtml } from '../../../gateway/render/markdown.js';
 import { splitTelegramHtml, TELEGRAM_MAX_CHARS, TELEGRAM_MAX_ENTITIES } from '../../../gateway/render/split.js';
 import { parseTelegramHtml } from '../../fakes/telegram-html.js';
 
+/** The characters of a piece's tags. */
+const markupOf = (html: string) => (html.match(/<[^>]*>/g) ?? []).join('').length;
+
 /**
  * Checks what Telegram would: every piece parses, its visible text fits `max` (in UTF-16
- * units) and its HTML twice that; returns the pieces' visible texts.
+ * units) and its tags too; returns the pieces' visible texts.
  */
 function check(pieces: string[], max: number): string[] {
   return pieces.map((p) => {
-    expect(p.length).toBeLessThanOrEqual(2 * max);
+    expect(markupOf(p)).toBeLessThanOrEqual(max);
     const parsed = parseTelegramHtml(p, true);
     expect(parsed.text.length).toBeLessThanOrEqual(max);
     expect(parsed.text.trim()).not.toBe('');
@@ -51,14 +54,22 @@ describe('splitTelegramHtml', () => {
     expect(check(pieces, TELEGRAM_MAX_CHARS).join('')).toBe(htmlToPlainText(longer));
   });
 
-  it('cuts a link-heavy text by its HTML, which Telegram also limits', () => {
-    // Short link texts, long addresses: 800 visible characters in 12,000 of HTML.
+  it('cuts a link-heavy text by its tags, which Telegram also limits, and not by its character references', () => {
+    // Short link texts, long addresses: 500 visible characters in 12,000 of HTML.
     const link = (i: number) => `<a href="https://example.com/${'p'.repeat(100)}/${i}">l${i}</a>`;
-    const html = Array.from({ length: 100 }, (_, i) => link(i)).join(' ');
+    const html = Array.from({ length: 90 }, (_, i) => link(i)).join(' ');
     const pieces = splitTelegramHtml(html);
     expect(pieces.length).toBeGreaterThan(1);
-    for (const p of pieces) expect(p.length).toBeLessThanOrEqual(2 * TELEGRAM_MAX_CHARS);
+    for (const p of pieces) expect(markupOf(p)).toBeLessThanOrEqual(TELEGRAM_MAX_CHARS);
     expect(check(pieces, TELEGRAM_MAX_CHARS).join('')).toBe(htmlToPlainText(html));
+    // Code full of && and <: 5,000 visible characters in 25,000 of HTML are two messages.
+    const escaped = '&amp;'.repeat(5_000);
+    expect(splitTelegramHtml(escaped).map((p) => htmlToPlainText(p).length)).toEqual([4096, 904]);
+  });
+
+  it('drops a text with nothing to show, whatever its tags', () => {
+    expect(splitTelegramHtml('<pre>   </pre>')).toEqual([]);
+    expect(splitTelegramHtml(`<b>${' '.repeat(5_000)}</b>`)).toEqual([]);
   });
 
   it('puts at most 100 entities in a message, since Telegram drops the formatting past them', () => {
@@ -72,7 +83,7 @@ describe('splitTelegramHtml', () => {
     expect(check(pieces, TELEGRAM_MAX_CHARS).join('')).toBe(htmlToPlainText(html));
     // Reopened tags count: 30 bold words inside one link are 31 entities.
     const linked = `<a href="https://x.io">${Array.from({ length: 30 }, (_, i) => `<b>w${i}</b>`).join(' ')}</a>`;
-    for (const p of splitTelegramHtml(linked, 4096, 8192, 10))
+    for (const p of splitTelegramHtml(linked, 4096, 4096, 10))
       expect(parseTelegramHtml(p, true).entities.length).toBeLessThanOrEqual(10);
   });
 
