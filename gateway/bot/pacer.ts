@@ -5,6 +5,7 @@
  */
 export class ChatPacer {
   private readonly log = new Map<number, number[]>();
+  private lastSweep = 0;
 
   constructor(
     private readonly minGapMs = 1_000,
@@ -51,10 +52,21 @@ export class ChatPacer {
     if (times && times.length > 0) times[times.length - 1] = now;
   }
 
+  /** Chats with a call in the last minute (others are forgotten, at the latest a minute on). */
+  get size(): number {
+    return this.log.size;
+  }
+
   private take(chatId: number, now: number): void {
     const times = this.recent(chatId, now);
     times.push(now);
     this.log.set(chatId, times);
+    // A chat answered once is not asked about again: forget such chats once a minute, or
+    // every chat the bot ever answered by edits would stay here for the life of the process.
+    if (now - this.lastSweep >= 60_000) {
+      this.lastSweep = now;
+      for (const [chat, calls] of this.log) if ((calls.at(-1) ?? 0) <= now - 60_000) this.log.delete(chat);
+    }
   }
 
   /** The chat's calls of the last minute; chats with none are forgotten. */
