@@ -68,7 +68,7 @@ afterAll(async () => {
 });
 
 afterEach(() => {
-  h.ollama.configure({ tokens: 5, chunkDelayMs: 0 });
+  h.ollama.configure({ tokens: 5, chunkDelayMs: 0, firstChunkDelayMs: 0 });
   reply = 'S355 has a yield strength of **355 MPa**.';
 });
 
