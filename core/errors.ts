@@ -55,7 +55,6 @@ export class ConflictError extends AnvilError {
   }
 }
 
-/** A limit was reached (429); `retryAfterSeconds` goes into `Retry-After`. */
 /**
  * The codes of a 429 that is the GPU's queue, not a plan's limit: the request waited too
  * long for a slot, or too many of the tenant's requests were already waiting. Clients
@@ -63,6 +62,7 @@ export class ConflictError extends AnvilError {
  */
 export const GPU_BUSY_CODES = { waitedTooLong: 'gpu_busy', queueFull: 'gpu_queue_full' } as const;
 
+/** A limit was reached (429); `retryAfterSeconds` goes into `Retry-After`. */
 export class LimitError extends AnvilError {
   override name = 'LimitError';
   constructor(

@@ -5,6 +5,11 @@ import type { TenantBotsTable } from '../db/schema.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { botTokenContext, insertTenantBot, type VerifiedBot } from './tenants.js';
 
+/** The Telegram id of the bot a token belongs to: the number before its colon. */
+export function botIdOfToken(token: string): number {
+  return Number(token.slice(0, token.indexOf(':')));
+}
+
 /** A tenant's white-label bot as it may leave the process: never the token or the webhook secret. */
 export interface TenantBotView {
   id: string;

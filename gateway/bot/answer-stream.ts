@@ -39,11 +39,10 @@ export interface AnswerStreamOptions {
 
 /**
  * Shows a model's answer while it is generated and delivers the final text. Every frame is
- * the Markdown so far as Telegram HTML split into messages (converting only what can
- * still change, see FrameRenderer): drafts show the piece being written; edits keep one
- * message per piece. `finish` sends (or edits in)
- * the final pieces; nothing here throws a Telegram error at the person, and a refused draft
- * switches the stream to edits.
+ * the Markdown so far as Telegram HTML split into messages (converting only what can still
+ * change, see FrameRenderer): drafts show the piece being written; edits keep one message
+ * per piece. `finish` sends (or edits in) the final pieces; nothing here throws a Telegram
+ * error at the person, and a refused draft switches the stream to edits.
  */
 export class AnswerStream {
   private mode: 'draft' | 'edit';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Config } from '../../core/config/index.js';
 import type { Sealer } from '../../core/crypto/seal.js';
 import type { Db } from '../../core/db/index.js';
-import { listRunnableBotsAcrossTenants, openTenantBotToken } from '../../core/tenancy/bots.js';
+import { botIdOfToken, listRunnableBotsAcrossTenants, openTenantBotToken } from '../../core/tenancy/bots.js';
 import type { BotScope } from '../bot/context.js';
 import { PLATFORM_BOT_ID } from '../webhooks/routes.js';
 import { platformWebhookSecret, tenantWebhookSecret } from '../webhooks/secret.js';
@@ -31,7 +31,7 @@ export interface DesiredBot {
 export function loadDesiredBots(db: Db, sealer: Sealer, config: Config): DesiredBot[] {
   const bots: DesiredBot[] = [];
   const platformToken = config.TELEGRAM_BOT_TOKEN;
-  const platformBotId = platformToken ? Number(platformToken.split(':')[0]) : undefined;
+  const platformBotId = platformToken ? botIdOfToken(platformToken) : undefined;
   if (platformToken) {
     bots.push({
       key: PLATFORM_BOT_ID,

@@ -1,6 +1,6 @@
 export { Limits } from './limits.js';
 export { BUSY_RETRY_SECONDS } from './refusals.js';
-export { LIMIT_CACHE_MS, MESSAGE_ENDPOINTS } from './store.js';
+export { LIMIT_CACHE_MS } from './store.js';
 export type {
   LimitSubject,
   LimitsOptions,

@@ -1,5 +1,6 @@
 import type { Db } from '../../core/db/index.js';
 import type { LimitError } from '../../core/errors.js';
+import { MESSAGE_ENDPOINTS } from '../../core/usage/messages.js';
 import { type Account, type Counter, Hold, newAccount, newRates, type Rates, type TenantState } from './hold.js';
 import { dayOf, monthOf } from './periods.js';
 import {
@@ -12,7 +13,7 @@ import {
   USER_MESSAGES,
   USER_TOKEN_CAP,
 } from './refusals.js';
-import { LIMIT_CACHE_MS, LimitStore, MESSAGE_ENDPOINTS, type UserLimitValues } from './store.js';
+import { LIMIT_CACHE_MS, LimitStore, type UserLimitValues } from './store.js';
 import type {
   LimitSubject,
   LimitsOptions,

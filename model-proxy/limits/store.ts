@@ -24,8 +24,6 @@ export interface KeyLimitValues {
   tokensPerMinute: number | null;
 }
 
-export { MESSAGE_ENDPOINTS } from '../../core/usage/messages.js';
-
 /** How long limit values read from the database are trusted: a changed limit applies within this. */
 export const LIMIT_CACHE_MS = 2_000;
 
@@ -117,7 +115,7 @@ export class LimitStore {
   /**
    * Messages the ledger holds for a tenant, or one of its users, on a day: its rows of the
    * message endpoints (the rollups do not tell chat from embeddings). Read once a day per
-   * tenant and user, through the (tenant_id, started_at) index.
+   * tenant and user, from the usage_ledger_messages index (core/usage/messages.ts).
    */
   messagesSent(tenantId: string, userId: string | null, day: Period): number {
     this.beforeUsageRead();

@@ -1,6 +1,7 @@
 import { Api, GrammyError, HttpError } from 'grammy';
 import type { Config } from '../../core/config/index.js';
 import { ValidationError } from '../../core/errors.js';
+import { botIdOfToken } from '../../core/tenancy/bots.js';
 import type { VerifiedBot } from '../../core/tenancy/tenants.js';
 
 /**
@@ -15,8 +16,7 @@ export async function verifyBotToken(config: Config, token: string): Promise<Ver
       'invalid_bot_token',
     );
   }
-  const botIdOf = (t: string) => t.slice(0, t.indexOf(':'));
-  if (config.TELEGRAM_BOT_TOKEN && botIdOf(config.TELEGRAM_BOT_TOKEN) === botIdOf(token)) {
+  if (config.TELEGRAM_BOT_TOKEN && botIdOfToken(config.TELEGRAM_BOT_TOKEN) === botIdOfToken(token)) {
     throw new ValidationError(
       "that is the platform bot's token (TELEGRAM_BOT_TOKEN): a tenant's own bot needs a bot of its own from @BotFather",
       'platform_bot_token',
